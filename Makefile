@@ -1,0 +1,21 @@
+# The two commands of the README. Both set everything up first (cached after the first run).
+.PHONY: setup demo test lint bench clean
+
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+setup:
+	@bash deploy/bootstrap.sh
+
+demo: setup
+	$(PY) -m streaming.cli demo $(DEMO_ARGS)
+
+test:
+	@bash deploy/bootstrap.sh --system
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check streaming training tests
+
+clean:
+	rm -rf build .venv

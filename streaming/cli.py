@@ -1,0 +1,71 @@
+"""`scout`: the one command line of Influencer Scout.
+
+Each area owns its sub-commands in its own module (heavy imports stay inside the command
+functions, so `scout --help` is instant); this file only wires them and reads the settings once.
+
+    scout --help
+    scout --set kafka.bootstrap_servers=127.0.0.1:19092 kafka status
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import typer
+
+from streaming.config import ScoutSettings, load_settings
+
+app = typer.Typer(
+    name="scout",
+    help="Influencer Scout: find influencers by topic and by likeness, live.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# (module, attribute, name): a typer.Typer added as a group, or a function added as a command.
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("streaming.infra.kafka_cli", "app", "kafka"),
+]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", help="TOML settings file."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override one setting, e.g. --set job.tau_seconds=86400 (repeatable)."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    overrides = {}
+    for item in set_:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set expects key=value, got {item!r}")
+        overrides[key.strip()] = value
+    ctx.obj = load_settings(config, overrides)
+
+
+def settings_of(ctx: typer.Context) -> ScoutSettings:
+    """The settings read once by the root callback."""
+    root = ctx.find_root()
+    assert isinstance(root.obj, ScoutSettings), "scout's root callback did not run"
+    return root.obj
+
+
+for _module, _attr, _name in SUBCOMMANDS:
+    _target = getattr(importlib.import_module(_module), _attr)
+    if isinstance(_target, typer.Typer):
+        app.add_typer(_target, name=_name)
+    else:
+        app.command(name=_name)(_target)
+
+
+if __name__ == "__main__":
+    app()

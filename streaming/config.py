@@ -1,0 +1,180 @@
+"""The one typed, frozen configuration of a Scout process, read once.
+
+Sources, lowest precedence first: built-in defaults < a TOML file (``--config``) < environment
+variables ``SCOUT_<SECTION>__<KEY>`` < command-line overrides. Unknown keys anywhere are rejected
+with the list of known ones. Library code receives the settings object (or one of its sections);
+it never reads the environment itself.
+
+Example ``scout.toml``::
+
+    [kafka]
+    bootstrap_servers = "127.0.0.1:9092"
+
+    [job]
+    model_dir = "artifacts/model"
+    tau_seconds = 2592000
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from streaming.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "SCOUT_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TopicNames(_Section):
+    posts: str = "posts"
+    dlq: str = "posts.dlq"
+    profiles: str = "influencer-profiles"
+    reclassified: str = "influencer-reclassified"
+    similar: str = "influencer-similar"
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topics: TopicNames = TopicNames()
+    posts_partitions: int = Field(4, ge=1)
+    # Passed untouched to every client (e.g. security.protocol, sasl.mechanism, ssl.truststore.location).
+    client_properties: dict[str, str] = {}
+
+
+class BrokerSettings(_Section):
+    """The single-node KRaft broker started by `scout kafka start` (development and tests)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9092, ge=1, le=65535)
+    controller_port: int = Field(9093, ge=1, le=65535)
+    data_dir: Path = Path("build/kafka")
+    heap: str = "512m"
+    start_timeout_s: float = 60.0
+
+
+class SparkSettings(_Section):
+    master: str = "local[2]"
+    app_name: str = "influencer-scout"
+    # Fixed in the checkpoint when it is first written.
+    shuffle_partitions: int = Field(4, ge=1)
+    checkpoint_dir: Path = Path("build/checkpoints/stream")
+    trigger_seconds: float = Field(1.0, gt=0)
+    max_offsets_per_trigger: int | None = None
+    starting_offsets: str = "earliest"
+    classpath_file: Path = Path("build/spark.classpath")
+    driver_memory: str = "2g"
+    extra_conf: dict[str, str] = {}
+
+
+class JobSettings(_Section):
+    model_dir: Path = Path("build/model")
+    image_roots: tuple[Path, ...] = ()
+    max_caption_chars: int = Field(5000, ge=1)
+    max_image_bytes: int = Field(5_000_000, ge=1)
+    max_hashtags: int = Field(60, ge=0)
+    embed_batch_size: int = Field(64, ge=1)
+    device: str = "auto"
+    # Recency time constant in seconds; None means all-time attention.
+    tau_seconds: float | None = Field(None, gt=0)
+    top_k_posts: int = Field(5, ge=1)
+    similar_k: int = Field(10, ge=1)
+    metrics_port: int = Field(9108, ge=0, le=65535)
+
+
+class ServiceSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_k: int = Field(100, ge=1)
+    page_size_max: int = Field(200, ge=1)
+
+
+class ScoutSettings(_Section):
+    kafka: KafkaSettings = KafkaSettings()
+    broker: BrokerSettings = BrokerSettings()
+    spark: SparkSettings = SparkSettings()
+    job: JobSettings = JobSettings()
+    service: ServiceSettings = ServiceSettings()
+
+
+def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(_known_keys(annotation, f"{prefix}{name}."))
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
+    """{"kafka.topics.posts": "x"} -> {"kafka": {"topics": {"posts": "x"}}}"""
+    nested: dict[str, Any] = {}
+    for key, value in dotted.items():
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    dotted = {
+        key[len(ENV_PREFIX):].lower().replace("__", "."): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and "__" in key
+    }
+    return _nest(dotted)
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> ScoutSettings:
+    """Build the settings once: defaults < TOML file < SCOUT_* environment < overrides.
+
+    ``overrides`` uses dotted keys (``{"kafka.bootstrap_servers": "127.0.0.1:19092"}``).
+    """
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(Path(config_file).read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {config_file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
+    data = _deep_merge(data, _from_env(dict(os.environ) if environ is None else environ))
+    data = _deep_merge(data, _nest(overrides or {}))
+    try:
+        settings = ScoutSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        known = ", ".join(_known_keys(ScoutSettings))
+        raise ConfigError(f"invalid configuration ({problems}). Known keys: {known}") from exc
+    log.debug("settings loaded: %s", settings)
+    return settings

@@ -1,0 +1,34 @@
+"""Named errors of the streaming package. Messages tell the operator what to do next."""
+
+
+class ScoutError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(ScoutError):
+    """The configuration file, environment or flags are invalid."""
+
+
+class BrokerError(ScoutError):
+    """The Kafka broker could not be started, reached or stopped."""
+
+
+class JarsMissingError(ScoutError):
+    """The JVM jars resolved by Maven are not there; run `make setup`."""
+
+
+class EventValidationError(ScoutError):
+    """A post event failed parsing or validation; `reason` is the dead-letter reason code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class CheckpointMismatchError(ScoutError):
+    """A checkpoint was written by another model version than the one the job was started with."""
+
+
+class ServiceError(ScoutError):
+    """The look-up service cannot start or serve."""

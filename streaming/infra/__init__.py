@@ -1,0 +1,1 @@
+"""Starting and reaching real infrastructure: the Kafka broker, the SparkSession."""
