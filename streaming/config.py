@@ -61,6 +61,11 @@ class BrokerSettings(_Section):
     data_dir: Path = Path("build/kafka")
     heap: str = "512m"
     start_timeout_s: float = 60.0
+    stop_timeout_s: float = 30.0
+    # Written by deploy/bootstrap.sh (Maven); the template and log4j2 config live in config_dir.
+    classpath_file: Path = Path("build/kafka.classpath")
+    config_dir: Path = Path("deploy/kafka")
+    java: str = "java"
 
 
 class SparkSettings(_Section):
@@ -83,6 +88,8 @@ class JobSettings(_Section):
     max_caption_chars: int = Field(5000, ge=1)
     max_image_bytes: int = Field(5_000_000, ge=1)
     max_hashtags: int = Field(60, ge=0)
+    # A whole post event (the Kafka value), inline image included.
+    max_event_bytes: int = Field(8_000_000, ge=1)
     embed_batch_size: int = Field(64, ge=1)
     device: str = "auto"
     # Recency time constant in seconds; None means all-time attention.
