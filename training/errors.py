@@ -15,3 +15,16 @@ class ModelNotFoundError(TrainingError):
 
 class ModelFormatError(TrainingError):
     """A model folder is incomplete or was written by an incompatible version."""
+
+
+class RecordFormatError(TrainingError):
+    """One record of a dataset is malformed; readers count it under `reason` and go on."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class ImageDecodeError(TrainingError):
+    """An image's bytes cannot be decoded (corrupt, truncated, not an image, too large)."""

@@ -1,0 +1,196 @@
+"""Read a copy of the Instagram influencer dataset (or a synthetic world in its layout) into records.
+
+    with open_dataset("data/world") as ds:
+        ds.report.posts_missing_metadata
+        for post in ds.iter_posts(["some_user"]):
+            image_bytes = ds.read_image(post.image_paths[0])
+
+The copy may be a folder, a zip of the folder, or a folder whose ``info/`` is left zipped in parts
+(several paths may be given; they are read as one copy). Every defect is counted in ``ds.report``
+and warned about once per kind; a post without readable metadata is never yielded, but always counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from training.dataset import layout
+from training.dataset.archive import WORLD_META_FILE, DatasetFiles, Member
+from training.dataset.info_json import parse_post
+from training.dataset.mapping import MappedPost, parse_influencers, parse_mapping
+from training.dataset.records import InfluencerRecord, PostRecord
+from training.dataset.report import DatasetReport
+from training.errors import DatasetError, RecordFormatError
+
+log = logging.getLogger(__name__)
+
+PathLike = str | Path
+
+
+class InstagramDataset:
+    """One dataset copy, indexed on open; posts are parsed lazily, one influencer at a time."""
+
+    def __init__(self, files: DatasetFiles) -> None:
+        self.files = files
+        self.report = DatasetReport(
+            archives=[str(p) for p in files.archives], duplicate_members=files.duplicate_members
+        )
+        for name in (layout.INFLUENCERS_FILE, layout.MAPPING_FILE):
+            if name not in files.meta:
+                raise DatasetError(f"no {name} found; is this a copy of the influencer dataset?")
+        self._influencers = parse_influencers(files.lines(files.meta[layout.INFLUENCERS_FILE]), self.report)
+        self._labels = {r.username: r.category for r in self._influencers}
+        self._posts = parse_mapping(files.lines(files.meta[layout.MAPPING_FILE]), self.report)
+        self._bad_posts: set[tuple[str, str]] = set()
+        self._check_references()
+
+    def _check_references(self) -> None:
+        """Counts that need only the index: missing metadata and images, unlisted influencers."""
+        report, files = self.report, self.files
+        unlisted = [name for name in self._posts if name not in self._labels]
+        no_posts = [r.username for r in self._influencers if r.username not in self._posts]
+        missing_info: list[str] = []
+        missing_images: list[str] = []
+        mapped_info: set[str] = set()
+        for influencer, posts in self._posts.items():
+            for post in posts:
+                report.posts_mapped += 1
+                report.images_mapped += len(post.image_names)
+                report.multi_image_posts += len(post.image_names) > 1
+                info_name = layout.info_member_name(influencer, post.json_name)
+                mapped_info.add(info_name)
+                if info_name not in files.info:
+                    missing_info.append(info_name)
+                for image in post.image_names:
+                    if layout.image_member_name(influencer, image) not in files.images:
+                        missing_images.append(layout.image_member_name(influencer, image))
+        unmapped = [name for name in files.info if name not in mapped_info]
+        report.influencers_unlisted = len(unlisted)
+        report.influencers_without_posts = len(no_posts)
+        report.posts_missing_metadata = len(missing_info)
+        report.posts = report.posts_mapped - len(missing_info)
+        report.images_missing = len(missing_images)
+        report.info_unmapped = len(unmapped)
+        report.warn("influencers_unlisted", len(unlisted),
+                    "influencers have posts but no row in influencers.txt (label None)", unlisted)
+        report.warn("influencers_without_posts", len(no_posts),
+                    "influencers of influencers.txt have no mapped posts", no_posts)
+        report.warn("posts_missing_metadata", len(missing_info),
+                    "mapped posts have no metadata file and are not read", missing_info)
+        report.warn("images_missing", len(missing_images),
+                    "mapped images are missing; their posts keep the images that exist", missing_images)
+        report.warn("info_unmapped", len(unmapped),
+                    "metadata files are named by no mapping row and are not read", unmapped)
+        report.warn("duplicate_members", report.duplicate_members,
+                    "files exist both unpacked and in an archive (or in two archives); first kept")
+
+    # -- the public API ---------------------------------------------------------------------------
+
+    def influencers(self) -> list[InfluencerRecord]:
+        """influencers.txt in file order, labels canonical (rows with unknown labels are counted)."""
+        return list(self._influencers)
+
+    def usernames(self) -> list[str]:
+        """Every influencer with posts: those of influencers.txt first, in file order, then the rest."""
+        listed = [r.username for r in self._influencers if r.username in self._posts]
+        return listed + [name for name in self._posts if name not in self._labels]
+
+    def iter_posts(self, usernames: Iterable[str] | None = None) -> Iterator[PostRecord]:
+        """Posts grouped by influencer (in ``usernames`` order, default ``self.usernames()``), each
+        influencer's posts in time order (ties by post id)."""
+        names = self.usernames() if usernames is None else list(usernames)
+        unknown = [name for name in names if name not in self._posts]
+        if unknown:
+            log.warning("%d requested influencers have no posts in this copy (e.g. %s)",
+                        len(unknown), ", ".join(unknown[:3]))
+        for name in names:
+            records = [r for r in (self._read_post(name, p) for p in self._posts.get(name, [])) if r]
+            records.sort(key=lambda r: (r.ts, r.post_id))
+            yield from records
+
+    def posts_of(self, username: str) -> list[PostRecord]:
+        return list(self.iter_posts([username]))
+
+    def read_image(self, path: PathLike) -> bytes:
+        """The bytes of an image a PostRecord names, from disk or straight from its archive."""
+        return self.files.read(self.files.locate(path))
+
+    def read_meta_file(self, name: str = WORLD_META_FILE) -> bytes | None:
+        """A top-level file of the copy (e.g. a synthetic world's ``world.json``), None if absent."""
+        member = self.files.meta.get(name)
+        return None if member is None else self.files.read(member)
+
+    # -- one post ---------------------------------------------------------------------------------
+
+    def _read_post(self, influencer: str, post: MappedPost) -> PostRecord | None:
+        info = self.files.info.get(layout.info_member_name(influencer, post.json_name))
+        if info is None:
+            return None  # counted as posts_missing_metadata when the copy was opened
+        try:
+            meta = parse_post(self.files.read(info))
+        except RecordFormatError as exc:
+            self._count_bad(influencer, post, info, exc.reason, exc.detail)
+            return None
+        except OSError as exc:
+            self._count_bad(influencer, post, info, "unreadable", str(exc))
+            return None
+        if meta.owner is not None and meta.owner != influencer:
+            self.report.owner_mismatches += 1
+            log.debug("%s: owner %r differs from the mapping's %r; the mapping wins",
+                      info.location, meta.owner, influencer)
+        found = (self.files.images.get(layout.image_member_name(influencer, n)) for n in post.image_names)
+        images = tuple(m.location for m in found if m is not None)
+        return PostRecord(
+            influencer=influencer,
+            label=self._labels.get(influencer),
+            post_id=post.post_id,
+            ts=meta.ts,
+            caption=meta.caption,
+            hashtags=meta.hashtags,
+            usertags=meta.usertags,
+            likes=meta.likes,
+            comments=meta.comments,
+            sponsored=meta.sponsored,
+            is_video=meta.is_video,
+            image_paths=images,
+            accessibility_caption=meta.accessibility_caption,
+        )
+
+    def _count_bad(self, influencer: str, post: MappedPost, info: Member, reason: str, detail: str) -> None:
+        key = (influencer, post.json_name)
+        if key in self._bad_posts:
+            return
+        self._bad_posts.add(key)
+        self.report.bad_metadata(reason)
+        message = f"posts_bad_metadata: {info.location} skipped ({reason}: {detail})"
+        if len(self._bad_posts) <= 10:
+            log.warning(message)
+            self.report.warnings.append(message)
+        elif len(self._bad_posts) == 11:
+            log.warning("posts_bad_metadata: more unreadable metadata files; see the report's counts")
+
+    # -- lifetime ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.files.close()
+
+    def __enter__(self) -> InstagramDataset:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+def open_dataset(path: PathLike | Sequence[PathLike]) -> InstagramDataset:
+    """Open a dataset folder, a zip of it, or several paths read as one copy (e.g. a folder plus
+    the zipped ``info`` parts kept elsewhere). Raises DatasetError if the layout files are absent."""
+    roots = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+    if not roots:
+        raise DatasetError("open_dataset needs at least one folder or archive")
+    for root in roots:
+        if not root.exists():
+            raise DatasetError(f"{root} does not exist")
+    return InstagramDataset(DatasetFiles(roots))
