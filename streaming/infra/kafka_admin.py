@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -150,6 +150,20 @@ def ensure_topics(
     created = [spec.name for spec in missing]
     log.info("created topics %s", created)
     return created
+
+
+def topic_configs(
+    bootstrap: str, topic: str, client_properties: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The topic's configuration as the broker reports it (defaults included)."""
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic)
+    with admin_client(bootstrap, client_properties) as admin:
+        try:
+            described = admin.describe_configs([resource], config_filter="all")
+        except KafkaError as exc:
+            raise BrokerError(f"describing topic {topic!r} failed: {exc}") from exc
+    entries = described.get("topic", {}).get(topic, {})
+    return {key: entry["value"] for key, entry in entries.items()}
 
 
 def _consumer(bootstrap: str, client_properties: Mapping[str, str] | None) -> KafkaConsumer:

@@ -1,0 +1,78 @@
+"""The SparkSession of the job: Spark's Kafka connector from local jars, RocksDB state, loopback only.
+
+The connector jars (spark-sql-kafka, its token provider, kafka-clients, commons-pool2) are resolved
+once by Maven (deploy/spark/pom.xml) and listed in ``spark.classpath_file``; the session gets them
+as ``spark.jars``, so starting it needs no network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from streaming.config import ScoutSettings
+from streaming.errors import JarsMissingError
+
+log = logging.getLogger(__name__)
+
+ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+
+
+def _pyspark_jar_names() -> set[str]:
+    import pyspark
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    return {path.name for path in jars.glob("*.jar")}
+
+
+def connector_jars(classpath_file: Path) -> list[str]:
+    """The jars of ``classpath_file`` that pyspark does not already ship (same file name)."""
+    if not classpath_file.is_file() or not classpath_file.read_text().strip():
+        raise JarsMissingError(
+            f"Spark's Kafka connector classpath {classpath_file} is missing; run `make setup` "
+            "(resolves the jars with Maven) from the project root, or set spark.classpath_file"
+        )
+    jars = [Path(entry) for entry in classpath_file.read_text().strip().split(os.pathsep) if entry]
+    missing = [str(jar) for jar in jars if not jar.is_file()]
+    if missing:
+        raise JarsMissingError(f"{len(missing)} connector jars are gone (first: {missing[0]}); run `make setup`")
+    shipped = _pyspark_jar_names()
+    kept = [str(jar.resolve()) for jar in jars if jar.name not in shipped]
+    skipped = sorted(jar.name for jar in jars if jar.name in shipped)
+    if skipped:
+        log.debug("jars already in pyspark, not added: %s", skipped)
+    return kept
+
+
+def spark_conf(settings: ScoutSettings) -> dict[str, str]:
+    """Every configuration entry the session is built with (``spark.extra_conf`` applied last)."""
+    spark = settings.spark
+    conf = {
+        "spark.master": spark.master,
+        "spark.app.name": spark.app_name,
+        "spark.jars": ",".join(connector_jars(spark.classpath_file)),
+        "spark.driver.memory": spark.driver_memory,
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
+        "spark.sql.streaming.stateStore.providerClass": ROCKSDB_PROVIDER,
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    conf.update(spark.extra_conf)
+    return conf
+
+
+def build_spark_session(settings: ScoutSettings) -> SparkSession:
+    """Get or create the session; settings only take full effect when no session runs yet."""
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    log.info("spark %s session on %s", session.version, settings.spark.master)
+    return session
