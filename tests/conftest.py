@@ -93,7 +93,8 @@ def unique_topics(request: pytest.FixtureRequest) -> Callable[[], TopicNames]:
     def make() -> TopicNames:
         prefix = _topic_prefix(request)
         defaults = TopicNames()
-        return TopicNames(**{field: f"{prefix}.{getattr(defaults, field)}" for field in TopicNames.model_fields})
+        names = {field: f"{prefix}.{getattr(defaults, field)}" for field in TopicNames.model_fields}
+        return TopicNames(**names)
 
     return make
 

@@ -225,9 +225,10 @@ def read_topic(
         pending = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
         while pending:
             if time.monotonic() > deadline:
+                unfinished = sorted(tp.partition for tp in pending)
                 raise BrokerError(
                     f"reading {topic!r} timed out after {timeout_s:.0f}s with "
-                    f"{sum(map(len, records.values()))} records read, partitions {sorted(p.partition for p in pending)} unfinished"
+                    f"{sum(map(len, records.values()))} records read; partitions {unfinished} unfinished"
                 )
             for tp, batch in consumer.poll(timeout_ms=500).items():
                 records[tp.partition].extend(r for r in batch if r.offset < ends[tp])
@@ -261,7 +262,9 @@ def produce(
         for future in futures:
             future.get(timeout=30)
     except KafkaError as exc:
-        raise BrokerError(f"producing to {topic!r} at {bootstrap} failed after {sent} records: {exc}") from exc
+        raise BrokerError(
+            f"producing to {topic!r} at {bootstrap} failed after {sent} records: {exc}"
+        ) from exc
     finally:
         producer.close()
     return sent

@@ -117,7 +117,8 @@ class KafkaBroker:
         log.info("stopping broker pid %d", pid)
         os.kill(pid, signal.SIGTERM)
         if not self._wait_exit(pid, self.settings.stop_timeout_s):
-            log.warning("broker pid %d ignored SIGTERM for %.0fs; killing it", pid, self.settings.stop_timeout_s)
+            log.warning("broker pid %d ignored SIGTERM for %.0fs; killing it",
+                        pid, self.settings.stop_timeout_s)
             os.kill(pid, signal.SIGKILL)
             if not self._wait_exit(pid, 10.0):
                 raise BrokerError(f"broker pid {pid} survived SIGKILL; check the process table")
@@ -190,7 +191,8 @@ class KafkaBroker:
         template_file = self.settings.config_dir / "server.properties"
         if not template_file.is_file():
             raise BrokerError(
-                f"broker template {template_file} not found; run from the project root or set broker.config_dir"
+                f"broker template {template_file} not found; "
+                "run from the project root or set broker.config_dir"
             )
         try:
             text = Template(template_file.read_text()).substitute(

@@ -38,7 +38,9 @@ def connector_jars(classpath_file: Path) -> list[str]:
     jars = [Path(entry) for entry in classpath_file.read_text().strip().split(os.pathsep) if entry]
     missing = [str(jar) for jar in jars if not jar.is_file()]
     if missing:
-        raise JarsMissingError(f"{len(missing)} connector jars are gone (first: {missing[0]}); run `make setup`")
+        raise JarsMissingError(
+            f"{len(missing)} connector jars are gone (first: {missing[0]}); run `make setup`"
+        )
     shipped = _pyspark_jar_names()
     kept = [str(jar.resolve()) for jar in jars if jar.name not in shipped]
     skipped = sorted(jar.name for jar in jars if jar.name in shipped)
