@@ -60,6 +60,7 @@ def spark_conf(settings: ScoutSettings) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.streaming.stateStore.providerClass": ROCKSDB_PROVIDER,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -71,6 +72,9 @@ def spark_conf(settings: ScoutSettings) -> dict[str, str]:
 
 def build_spark_session(settings: ScoutSettings) -> SparkSession:
     """Get or create the session; settings only take full effect when no session runs yet."""
+    if settings.spark.master.startswith("local"):
+        # Spark's own address lookup would pick the first non-loopback interface.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
