@@ -1,0 +1,72 @@
+"""Settings: defaults < TOML file < SCOUT_* environment < overrides; unknown keys refused; frozen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from streaming.config import ScoutSettings, load_settings
+from streaming.errors import ConfigError
+
+
+@pytest.fixture
+def toml_file(tmp_path: Path) -> Path:
+    path = tmp_path / "scout.toml"
+    path.write_text(
+        '[kafka]\nbootstrap_servers = "file:1"\nposts_partitions = 7\n'
+        '[kafka.topics]\nposts = "file-posts"\n'
+        "[job]\ntau_seconds = 100.0\nmax_hashtags = 5\n"
+    )
+    return path
+
+
+def test_defaults_without_any_source():
+    settings = load_settings(None, None, environ={})
+    assert settings == ScoutSettings()
+    assert settings.kafka.topics.dlq == "posts.dlq" and settings.job.tau_seconds is None
+
+
+def test_file_then_environment_then_overrides(toml_file: Path):
+    environ = {"SCOUT_KAFKA__BOOTSTRAP_SERVERS": "env:2", "SCOUT_JOB__TAU_SECONDS": "200",
+               "SCOUT_KAFKA__TOPICS__DLQ": "env-dlq", "OTHER": "ignored"}
+    settings = load_settings(toml_file, {"kafka.bootstrap_servers": "flag:3"}, environ=environ)
+    assert settings.kafka.bootstrap_servers == "flag:3"  # overrides beat env and file
+    assert settings.job.tau_seconds == 200.0  # env beats file, converted to its type
+    assert settings.kafka.topics.dlq == "env-dlq"  # env reaches nested sections
+    assert settings.kafka.topics.posts == "file-posts"  # file beats defaults, nested merge keeps others
+    assert settings.kafka.posts_partitions == 7 and settings.job.max_hashtags == 5
+    assert settings.kafka.topics.profiles == "influencer-profiles"
+
+
+def test_unknown_keys_are_refused_with_the_known_list(toml_file: Path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, {"kafka.bootstrap_server": "x"}, environ={})
+    message = str(caught.value)
+    assert "bootstrap_server" in message and "Known keys:" in message
+    assert "kafka.bootstrap_servers" in message and "job.tau_seconds" in message
+    with pytest.raises(ConfigError, match="Known keys:"):
+        load_settings(None, None, environ={"SCOUT_JOBB__DEVICE": "cpu"})
+    toml_file.write_text("[spark]\nmaster = 'local[1]'\nmastre = 'typo'\n")
+    with pytest.raises(ConfigError, match="mastre"):
+        load_settings(toml_file, None, environ={})
+
+
+def test_invalid_values_and_files_are_config_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="posts_partitions"):
+        load_settings(None, {"kafka.posts_partitions": 0}, environ={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml", None, environ={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[kafka\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, None, environ={})
+
+
+def test_settings_are_frozen():
+    settings = load_settings(None, None, environ={})
+    with pytest.raises(ValidationError):
+        settings.kafka.bootstrap_servers = "elsewhere:9092"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        settings.job = settings.job  # type: ignore[misc]
