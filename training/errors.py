@@ -28,3 +28,7 @@ class RecordFormatError(TrainingError):
 
 class ImageDecodeError(TrainingError):
     """An image's bytes cannot be decoded (corrupt, truncated, not an image, too large)."""
+
+
+class KnobError(TrainingError, ValueError):
+    """A synthetic-world knob is out of range; the message names the knob and its allowed values."""
