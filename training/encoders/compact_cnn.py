@@ -1,0 +1,137 @@
+"""The compact CNN: the default image encoder when no pretrained image weights are on the machine.
+
+First training stage: it learns the post-category task from post images alone (each post carries
+its influencer's category, as the seed project fine-tuned Inception-v3 on post labels); its
+penultimate layer then serves as the image feature.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from training.encoders.image import HALF, Preprocess, normalize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CompactCNNConfig:
+    image_size: int = 64
+    width: int = 16
+    feature_dim: int = 128
+    num_classes: int = 9
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, torch.Tensor]) -> CompactCNNConfig:
+        """The architecture is fully recoverable from its stored weights."""
+        return cls(
+            image_size=int(state["image_size"]),
+            width=int(state["stages.0.0.weight"].shape[0]),
+            feature_dim=int(state["feature.weight"].shape[0]),
+            num_classes=int(state["classifier.weight"].shape[0]),
+        )
+
+
+def _stage(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class CompactCNN(nn.Module):
+    """(n, 3, S, S) -> forward: (n, feature_dim) features; logits(): (n, num_classes)."""
+
+    def __init__(self, config: CompactCNNConfig) -> None:
+        super().__init__()
+        w = config.width
+        self.config = config
+        self.register_buffer("image_size", torch.tensor(config.image_size))
+        self.stages = nn.Sequential(
+            _stage(3, w), _stage(w, 2 * w), _stage(2 * w, 4 * w), _stage(4 * w, 4 * w)
+        )
+        self.feature = nn.Linear(4 * w, config.feature_dim)
+        self.dropout = nn.Dropout(0.2)
+        self.classifier = nn.Linear(config.feature_dim, config.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.stages(x).mean(dim=(2, 3))  # (n, 4w): global average pool
+        return torch.relu(self.feature(z))  # (n, feature_dim)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.forward(x)))  # (n, num_classes)
+
+
+@dataclass(frozen=True)
+class CNNTrainConfig:
+    epochs: int = 4
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+
+
+def train_compact_cnn(
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: CompactCNNConfig,
+    train: CNNTrainConfig = CNNTrainConfig(),
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> tuple[CompactCNN, list[float]]:
+    """Train on (N, 3, S, S) uint8 images with (N,) int labels; returns the net (eval mode, CPU)
+    and the mean training loss of each epoch."""
+    assert images.ndim == 4 and images.shape[1:] == (3, config.image_size, config.image_size), (
+        f"images must be (N, 3, {config.image_size}, {config.image_size}) uint8, got {images.shape}"
+    )
+    assert images.dtype == np.uint8 and labels.shape == (images.shape[0],), "labels must be (N,) per image"
+    device = torch.device(device)
+    torch.manual_seed(train.seed)
+    rng = np.random.default_rng(train.seed)
+    pre = Preprocess(config.image_size, HALF, HALF)
+    net = CompactCNN(config).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+    steps = train.epochs * max(1, -(-len(images) // train.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train.lr, total_steps=steps)
+    all_images = torch.from_numpy(images)
+    all_labels = torch.from_numpy(labels.astype(np.int64))
+    losses: list[float] = []
+    for epoch in range(train.epochs):
+        net.train()
+        order = torch.from_numpy(rng.permutation(len(images)))
+        total, correct, loss_sum = 0, 0, 0.0
+        bar = tqdm(
+            range(0, len(order), train.batch_size), desc=f"image CNN epoch {epoch + 1}", disable=not progress
+        )
+        for start in bar:
+            idx = order[start : start + train.batch_size]
+            x = normalize(all_images[idx].to(device), pre)  # (b, 3, S, S)
+            flip = torch.rand(x.shape[0], device=device) < 0.5
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+            y = all_labels[idx].to(device)
+            logits = net.logits(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss) * len(idx)
+            total += len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+            bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+        losses.append(loss_sum / max(total, 1))
+        log.info(
+            "image CNN epoch %d: loss %.4f, post accuracy %.3f",
+            epoch + 1,
+            losses[-1],
+            correct / max(total, 1),
+        )
+    return net.eval().cpu(), losses
