@@ -47,9 +47,9 @@ class WorldKnobs:
     # Per-influencer shares of post kinds, each drawn uniformly from its range (where the three
     # drawn shares sum past 1, the generic and then the secondary share are cut); the rest of the
     # posts are off-topic posts of random other categories.
-    on_topic_share: Range = (0.30, 0.65)
+    on_topic_share: Range = (0.20, 0.60)
     generic_share: Range = (0.10, 0.25)
-    secondary_share: Range = (0.05, 0.40)  # off-topic posts on the influencer's one secondary interest
+    secondary_share: Range = (0.05, 0.45)  # off-topic posts on the influencer's one secondary interest
 
     # How often each kind of post has the polished "styled" look (the rest look casual).
     styled_on_topic: float = 0.85
