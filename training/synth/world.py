@@ -183,16 +183,24 @@ def plan_influencers(knobs: WorldKnobs) -> list[InfluencerPlan]:
 
 
 def split_influencers(knobs: WorldKnobs, plans: list[InfluencerPlan]) -> dict[str, tuple[str, ...]]:
-    """Held-out split, stratified by label: {train, val, test} -> usernames (world order)."""
+    """Held-out split, stratified by label: {train, val, test} -> usernames (world order).
+
+    Sizes are exact over the world (``round(split * N)``); influencers are dealt in an order that
+    interleaves the categories (shuffled within each), so every part gets its share of each."""
     rng = _rng(knobs, "split")
-    part_of: dict[str, str] = {}
+    keyed: list[tuple[float, float, str]] = []
     for category in CATEGORIES:
         names = [p.username for p in plans if p.category == category]
         rng.shuffle(names)
-        n_train = round(knobs.split[0] * len(names))
-        n_val = round(knobs.split[1] * len(names))
-        for i, name in enumerate(names):
-            part_of[name] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+        offset = rng.random()
+        keyed.extend(((i + offset) / len(names), rng.random(), name) for i, name in enumerate(names))
+    order = [name for _, _, name in sorted(keyed)]
+    n_train = round(knobs.split[0] * len(order))
+    n_val = round(knobs.split[1] * len(order))
+    part_of = {
+        name: "train" if i < n_train else "val" if i < n_train + n_val else "test"
+        for i, name in enumerate(order)
+    }
     return {
         part: tuple(p.username for p in plans if part_of[p.username] == part)
         for part in ("train", "val", "test")
