@@ -99,6 +99,19 @@ class JobSettings(_Section):
     metrics_port: int = Field(9108, ge=0, le=65535)
 
 
+class SimilaritySettings(_Section):
+    """The FAISS index behind similar-influencer search (streaming.similarity.index)."""
+
+    # Exact inner-product search up to this many influencers, HNSW past it.
+    exact_max_size: int = Field(100_000, ge=0)
+    hnsw_m: int = Field(32, ge=4)
+    hnsw_ef_construction: int = Field(100, ge=8)
+    hnsw_ef_search: int = Field(64, ge=1)
+    # HNSW cannot delete: replaced or removed vectors stay as filtered stale entries until their
+    # share of the index passes this, then the index is rebuilt from the live vectors.
+    rebuild_stale_share: float = Field(0.2, gt=0, lt=1)
+
+
 class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -111,6 +124,7 @@ class ScoutSettings(_Section):
     broker: BrokerSettings = BrokerSettings()
     spark: SparkSettings = SparkSettings()
     job: JobSettings = JobSettings()
+    similarity: SimilaritySettings = SimilaritySettings()
     service: ServiceSettings = ServiceSettings()
 
 

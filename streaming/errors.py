@@ -32,3 +32,15 @@ class CheckpointMismatchError(ScoutError):
 
 class ServiceError(ScoutError):
     """The look-up service cannot start or serve."""
+
+
+class AttentionStateError(ScoutError):
+    """Post scores or times cannot enter an influencer's attention state (not finite, wrong shape)."""
+
+
+class SimilarityIndexError(ScoutError):
+    """The similarity index was given vectors it cannot hold, or a snapshot that cannot be loaded."""
+
+
+class UnknownInfluencerError(SimilarityIndexError, KeyError):
+    """The similarity index holds no vector for the requested influencer."""
