@@ -29,6 +29,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("streaming.infra.kafka_cli", "app", "kafka"),
     ("training.cli_data", "generate", "generate"),
     ("training.cli_data", "dataset_app", "dataset"),
+    ("streaming.replay_cli", "replay", "replay"),
 ]
 
 

@@ -44,3 +44,7 @@ class SimilarityIndexError(ScoutError):
 
 class UnknownInfluencerError(SimilarityIndexError, KeyError):
     """The similarity index holds no vector for the requested influencer."""
+
+
+class ReplayError(ScoutError):
+    """A dataset cannot be replayed as asked (bad options, a post that cannot become an event)."""
