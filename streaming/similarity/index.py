@@ -1,0 +1,292 @@
+"""Similar-influencer search: a FAISS index over L2-normalised embeddings, keyed by influencer id.
+
+Inner product of unit vectors is cosine similarity. The index kind follows the size:
+
+- up to ``exact_max_size`` vectors: exact search, ``IndexIDMap2(IndexFlatIP)``; an upsert removes
+  the old vector and adds the new one, a removal really removes.
+- past it: ``IndexHNSWFlat`` (inner product), whose graph cannot delete. A replaced or removed
+  vector stays in the graph as a *stale* entry that searches skip (a bitmap ``IDSelector`` of the
+  live entries), and once stale entries pass ``rebuild_stale_share`` of the index it is rebuilt
+  from the live vectors (and becomes exact again if it shrank to that size).
+
+Internally every vector has an int64 label; in the HNSW index the label is the vector's position.
+One lock serialises all calls, so a service may share the index between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import faiss
+import numpy as np
+
+from streaming.errors import SimilarityIndexError, UnknownInfluencerError
+
+if TYPE_CHECKING:
+    from streaming.config import SimilaritySettings
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["exact", "hnsw"]
+SNAPSHOT_FORMAT = 1
+_INDEX_FILE = "index.faiss"
+_META_FILE = "meta.json"
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """(n, d) -> (n, d) float32 rows of unit length (all-zero rows stay zero)."""
+    x = np.array(vectors, dtype=np.float32, ndmin=2)  # a copy: faiss normalises in place
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x
+
+
+class SimilarityIndex:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        exact_max_size: int = 100_000,
+        hnsw_m: int = 32,
+        hnsw_ef_construction: int = 100,
+        hnsw_ef_search: int = 64,
+        rebuild_stale_share: float = 0.2,
+    ) -> None:
+        assert dim > 0 and 0 < rebuild_stale_share < 1, "dim > 0 and 0 < rebuild_stale_share < 1"
+        self.dim = dim
+        self.exact_max_size = exact_max_size
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_construction = hnsw_ef_construction
+        self.hnsw_ef_search = hnsw_ef_search
+        self.rebuild_stale_share = rebuild_stale_share
+        self._lock = threading.RLock()
+        self._label_of: dict[str, int] = {}
+        self._id_of: dict[int, str] = {}
+        self._next_label = 0
+        self._live = np.zeros(0, dtype=bool)  # HNSW only: (capacity,) live flag per position
+        self._stale = 0
+        self._selector: tuple[np.ndarray, faiss.IDSelector] | None = None  # bitmap kept alive with it
+        self._index: faiss.Index = self._new_index("exact")
+        self.kind: Kind = "exact"
+
+    @classmethod
+    def from_settings(cls, dim: int, settings: SimilaritySettings) -> SimilarityIndex:
+        return cls(dim, **settings.model_dump())
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._label_of)
+
+    def __contains__(self, influencer: object) -> bool:
+        return influencer in self._label_of
+
+    @property
+    def stale(self) -> int:
+        """Replaced or removed vectors still held by the HNSW graph (always 0 when exact)."""
+        return self._stale
+
+    def vector(self, influencer: str) -> np.ndarray:
+        """The stored unit vector of one influencer, (d,) float32."""
+        with self._lock:
+            label = self._label_of.get(influencer)
+            if label is None:
+                raise UnknownInfluencerError(f"no embedding for influencer {influencer!r} in the index")
+            return self._index.reconstruct(label)
+
+    def search(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """(q, d) query vectors -> per query up to k (influencer, cosine) pairs, best first."""
+        x = self._check(vectors)
+        with self._lock:
+            k_eff = min(k, len(self))
+            if k_eff <= 0:
+                return [[] for _ in range(x.shape[0])]
+            scores, labels = self._index.search(x, k_eff, params=self._search_params(k_eff))
+            return [
+                [(self._id_of[int(lab)], float(sc)) for lab, sc in zip(row_l, row_s, strict=True) if lab >= 0]
+                for row_l, row_s in zip(labels, scores, strict=True)
+            ]
+
+    def neighbours(self, influencer: str, k: int) -> list[tuple[str, float]]:
+        """The k influencers most similar to one in the index, itself excluded."""
+        with self._lock:
+            found = self.search(self.vector(influencer)[None, :], k + 1)[0]
+        return [(other, score) for other, score in found if other != influencer][:k]
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Insert or replace the vectors of ``ids`` (n,), vectors (n, d); the last one wins on repeats."""
+        x = self._check(vectors)
+        if len(ids) != x.shape[0]:
+            raise SimilarityIndexError(f"{len(ids)} ids for {x.shape[0]} vectors")
+        last = {influencer: row for row, influencer in enumerate(ids)}  # dict keeps first-seen order
+        if len(last) < len(ids):
+            ids, x = list(last), x[list(last.values())]
+        with self._lock:
+            self._forget([i for i in ids if i in self._label_of])
+            labels = np.arange(self._next_label, self._next_label + len(ids), dtype=np.int64)
+            self._next_label += len(ids)
+            for influencer, label in zip(ids, labels.tolist(), strict=True):
+                self._label_of[influencer] = label
+                self._id_of[label] = influencer
+            if self.kind == "exact":
+                self._index.add_with_ids(x, labels)
+            else:
+                self._index.add(x)  # positions continue the labels
+                self._mark_live(labels)
+            self._maybe_rebuild()
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Remove influencers (unknown ids are ignored); returns how many were removed."""
+        with self._lock:
+            known = [i for i in dict.fromkeys(ids) if i in self._label_of]
+            self._forget(known)
+            self._maybe_rebuild()
+            return len(known)
+
+    def rebuild(self) -> None:
+        """Rebuild from the live vectors, choosing the kind by size (drops every stale entry)."""
+        with self._lock:
+            labels = np.array(list(self._id_of), dtype=np.int64)
+            vectors = self._live_vectors(labels)  # (live, d)
+            ids = [self._id_of[int(lab)] for lab in labels]
+            kind: Kind = "exact" if len(ids) <= self.exact_max_size else "hnsw"
+            log.info("rebuilding the similarity index: %d live, %d stale -> %s", len(ids), self._stale, kind)
+            self._reset(kind)
+            if ids:
+                self.upsert(ids, vectors)
+
+    # ---- snapshot ------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write a snapshot folder (index.faiss + meta.json); each file is replaced atomically."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            meta = {
+                "format": SNAPSHOT_FORMAT,
+                "dim": self.dim,
+                "kind": self.kind,
+                "ntotal": int(self._index.ntotal),
+                "next_label": self._next_label,
+                "labels": list(self._id_of),
+                "ids": list(self._id_of.values()),
+                "config": self._config(),
+            }
+            faiss.write_index(self._index, str(folder / f"{_INDEX_FILE}.tmp"))
+            (folder / f"{_META_FILE}.tmp").write_text(json.dumps(meta))
+        os.replace(folder / f"{_INDEX_FILE}.tmp", folder / _INDEX_FILE)
+        os.replace(folder / f"{_META_FILE}.tmp", folder / _META_FILE)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimilarityIndex:
+        folder = Path(path)
+        try:
+            meta = json.loads((folder / _META_FILE).read_text())
+            index = faiss.read_index(str(folder / _INDEX_FILE))
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise SimilarityIndexError(
+                f"cannot read the similarity snapshot in {folder} ({exc}); "
+                "rebuild it from influencer-profiles"
+            ) from exc
+        if meta.get("format") != SNAPSHOT_FORMAT or index.ntotal != meta.get("ntotal"):
+            raise SimilarityIndexError(
+                f"similarity snapshot in {folder} is incomplete or of another format; "
+                "rebuild it from influencer-profiles"
+            )
+        self = cls(int(meta["dim"]), **meta["config"])
+        self._index, self.kind, self._next_label = index, meta["kind"], int(meta["next_label"])
+        self._id_of = dict(zip(meta["labels"], meta["ids"], strict=True))
+        self._label_of = {influencer: label for label, influencer in self._id_of.items()}
+        if self.kind == "hnsw":
+            self._index.hnsw.efSearch = self.hnsw_ef_search
+            self._live = np.zeros(index.ntotal, dtype=bool)
+            self._live[np.array(meta["labels"], dtype=np.int64)] = True
+            self._stale = int(index.ntotal) - len(self._id_of)
+        return self
+
+    # ---- internals -----------------------------------------------------------------------------
+
+    def _config(self) -> dict[str, float | int]:
+        return {
+            "exact_max_size": self.exact_max_size,
+            "hnsw_m": self.hnsw_m,
+            "hnsw_ef_construction": self.hnsw_ef_construction,
+            "hnsw_ef_search": self.hnsw_ef_search,
+            "rebuild_stale_share": self.rebuild_stale_share,
+        }
+
+    def _check(self, vectors: np.ndarray) -> np.ndarray:
+        x = normalise(vectors)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise SimilarityIndexError(f"vectors must be (n, {self.dim}), got {x.shape}")
+        if not np.isfinite(x).all():
+            raise SimilarityIndexError("vectors must be finite")
+        return x
+
+    def _new_index(self, kind: Kind) -> faiss.Index:
+        if kind == "exact":
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        index = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = self.hnsw_ef_construction
+        index.hnsw.efSearch = self.hnsw_ef_search
+        return index
+
+    def _reset(self, kind: Kind) -> None:
+        self._index, self.kind = self._new_index(kind), kind
+        self._label_of, self._id_of, self._next_label = {}, {}, 0
+        self._live, self._stale, self._selector = np.zeros(0, dtype=bool), 0, None
+
+    def _forget(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        labels = np.array([self._label_of.pop(i) for i in ids], dtype=np.int64)
+        for label in labels.tolist():
+            del self._id_of[label]
+        if self.kind == "exact":
+            self._index.remove_ids(labels)
+        else:
+            self._live[labels] = False
+            self._stale += len(labels)
+            self._selector = None
+
+    def _mark_live(self, labels: np.ndarray) -> None:
+        end = int(labels[-1]) + 1
+        if end > self._live.shape[0]:
+            grown = np.zeros(max(end, 2 * self._live.shape[0]), dtype=bool)
+            grown[: self._live.shape[0]] = self._live
+            self._live = grown
+        self._live[labels] = True
+        self._selector = None
+
+    def _search_params(self, k: int) -> faiss.SearchParameters | None:
+        if self.kind == "exact":
+            return None
+        sel = None
+        if self._stale:
+            if self._selector is None:
+                bitmap = np.packbits(self._live[: self._index.ntotal], bitorder="little")
+                self._selector = (bitmap, faiss.IDSelectorBitmap(self._index.ntotal, faiss.swig_ptr(bitmap)))
+            sel = self._selector[1]
+        return faiss.SearchParametersHNSW(sel=sel, efSearch=max(self.hnsw_ef_search, k))
+
+    def _live_vectors(self, labels: np.ndarray) -> np.ndarray:
+        if self.kind == "exact":
+            flat = faiss.downcast_index(self._index.index)
+            order = faiss.vector_to_array(self._index.id_map)  # label of each stored row
+            rows = {int(lab): row for row, lab in enumerate(order)}
+            return flat.reconstruct_n(0, flat.ntotal)[[rows[int(lab)] for lab in labels]]
+        return self._index.reconstruct_n(0, self._index.ntotal)[labels]
+
+    def _maybe_rebuild(self) -> None:
+        if self.kind == "exact" and len(self) > self.exact_max_size:
+            self.rebuild()
+        elif self.kind == "hnsw" and self._stale > self.rebuild_stale_share * self._index.ntotal:
+            self.rebuild()
