@@ -19,6 +19,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.producer.future import RecordMetadata
 
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError
@@ -243,8 +244,8 @@ def produce(
     topic: str,
     records: Iterable[tuple[bytes | None, bytes | None]],
     client_properties: Mapping[str, str] | None = None,
-) -> int:
-    """Send (key, value) records and wait until all are acknowledged; returns how many were sent."""
+) -> list[RecordMetadata]:
+    """Send (key, value) records, wait until all are acknowledged; their partitions and offsets."""
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -252,19 +253,15 @@ def produce(
         max_request_size=10 * 1024 * 1024,
         **client_config(client_properties, KafkaProducer),
     )
-    sent = 0
+    futures = []
     try:
-        futures = []
         for key, value in records:
             futures.append(producer.send(topic, key=key, value=value))
-            sent += 1
         producer.flush()
-        for future in futures:
-            future.get(timeout=30)
+        return [future.get(timeout=30) for future in futures]
     except KafkaError as exc:
         raise BrokerError(
-            f"producing to {topic!r} at {bootstrap} failed after {sent} records: {exc}"
+            f"producing to {topic!r} at {bootstrap} failed ({len(futures)} records sent): {exc}"
         ) from exc
     finally:
         producer.close()
-    return sent

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from streaming.config import ScoutSettings
+from streaming.config import KafkaSettings, ScoutSettings
 from streaming.errors import JarsMissingError
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ def build_spark_session(settings: ScoutSettings) -> SparkSession:
     if settings.spark.master.startswith("local"):
         # Spark's own address lookup would pick the first non-loopback interface.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers run this interpreter (and its packages), not whatever `python3` is on PATH;
+        # pyspark reads only the environment for that.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
@@ -82,3 +86,11 @@ def build_spark_session(settings: ScoutSettings) -> SparkSession:
     session.sparkContext.setLogLevel("WARN")
     log.info("spark %s session on %s", session.version, settings.spark.master)
     return session
+
+
+def kafka_options(kafka: KafkaSettings) -> dict[str, str]:
+    """Options of Spark's Kafka source and sink: the bootstrap servers and, prefixed with
+    ``kafka.``, every ``kafka.client_properties`` entry unchanged (SASL/SSL settings)."""
+    options = {"kafka.bootstrap.servers": kafka.bootstrap_servers}
+    options.update({f"kafka.{key}": value for key, value in kafka.client_properties.items()})
+    return options

@@ -1,0 +1,1 @@
+"""The Structured Streaming job: parse and validate (parse.py), then the later stages."""

@@ -1,0 +1,136 @@
+"""The front stage of the streaming job: read `posts` from Kafka, parse and validate every record.
+
+    raw = read_posts(spark, settings)           # the Kafka source, one row per record
+    parsed = parse_posts(raw, settings.job)     # post columns + dlq_reason/dlq_detail + source
+    valid_posts(parsed)                         # rows that passed, for the embed stage
+    to_dlq_records(dead_letters(parsed))        # key/value rows for the Kafka sink on posts.dlq
+
+Validation itself is streaming.validate (pure Python), applied with a vectorised pandas UDF. Every
+record comes out exactly once: as a valid post or as a dead letter, never dropped. Inside
+foreachBatch, persist the parsed batch before using both halves, or the source is read twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from streaming.config import JobSettings, ScoutSettings
+from streaming.errors import EventValidationError
+from streaming.events.post_event import DLQ_SCHEMA, POST_COLUMNS, POST_SCHEMA, SOURCE_COLUMNS
+from streaming.infra.spark import kafka_options
+from streaming.validate import ValidationLimits, ValidPost, validate_event
+
+log = logging.getLogger(__name__)
+
+_RESULT_SCHEMA = StructType(POST_SCHEMA.fields + DLQ_SCHEMA.fields)
+_RESULT_COLUMNS = tuple(_RESULT_SCHEMA.fieldNames())
+_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
+
+
+def read_posts(spark: SparkSession, settings: ScoutSettings) -> DataFrame:
+    """The streaming Kafka source on the posts topic (key, value, topic, partition, offset, timestamp...)."""
+    reader = (
+        spark.readStream.format("kafka")
+        .options(**kafka_options(settings.kafka))
+        .option("subscribe", settings.kafka.topics.posts)
+        .option("startingOffsets", settings.spark.starting_offsets)
+    )
+    if settings.spark.max_offsets_per_trigger is not None:
+        reader = reader.option("maxOffsetsPerTrigger", str(settings.spark.max_offsets_per_trigger))
+    return reader.load()
+
+
+def _result_row(value: bytes | None, limits: ValidationLimits) -> tuple:
+    try:
+        post: ValidPost = validate_event(value, limits)
+    except EventValidationError as exc:
+        return (None,) * len(POST_COLUMNS) + (exc.reason, exc.detail)
+    return (
+        post.schema, post.post_id, post.influencer, post.ts, post.caption, list(post.hashtags),
+        list(post.usertags), post.image_uri, post.image_path, post.image_b64, post.likes,
+        post.comments, post.sponsored, None, None,
+    )
+
+
+def validate_values(values: pd.Series, limits: ValidationLimits) -> pd.DataFrame:
+    """Validate a batch of raw Kafka values: one row of _RESULT_SCHEMA's columns per value."""
+    frame = pd.DataFrame([_result_row(value, limits) for value in values],
+                         columns=list(_RESULT_COLUMNS), index=values.index)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    for column in ("schema", "likes", "comments"):
+        frame[column] = frame[column].astype("Int64")
+    frame["sponsored"] = frame["sponsored"].astype("boolean")
+    return frame
+
+
+def _validation_udf(limits: ValidationLimits):  # -> a pandas UDF: binary -> struct
+    @F.pandas_udf(_RESULT_SCHEMA)  # type: ignore[call-overload]
+    def validate(values: pd.Series) -> pd.DataFrame:
+        return validate_values(values, limits)
+
+    # Marked nondeterministic so the optimiser never copies it into a pushed-down filter, which
+    # would validate every record twice (once for `where dlq_reason is null`, once for the columns).
+    return validate.asNondeterministic()
+
+
+def parse_posts(raw: DataFrame, job: JobSettings) -> DataFrame:
+    """Kafka rows -> post columns, ``dlq_reason``/``dlq_detail`` (null when valid) and the source
+    columns (key, value kept for rejected rows, topic, partition, offset, timestamp)."""
+    result = _validation_udf(ValidationLimits.from_settings(job))(F.col("value"))
+    with_result = raw.select(
+        F.col("key"),
+        F.col("value"),
+        F.col("topic").alias("source_topic"),
+        F.col("partition").alias("source_partition"),
+        F.col("offset").alias("source_offset"),
+        F.col("timestamp").alias("source_timestamp"),
+        result.alias("_result"),
+    )
+    rejected = F.col("_result.dlq_reason").isNotNull()
+    return with_result.select(
+        *(F.col(f"_result.{name}").alias(name) for name in _RESULT_COLUMNS),
+        *(F.when(rejected, F.col("value")).alias("value") if name == "value" else F.col(name)
+          for name in SOURCE_COLUMNS),
+    )
+
+
+def valid_posts(parsed: DataFrame) -> DataFrame:
+    """The posts that passed: post columns, key and source position (no dlq or value columns)."""
+    keep = [*POST_COLUMNS, *(name for name in SOURCE_COLUMNS if name != "value")]
+    return parsed.where(F.col("dlq_reason").isNull()).select(*keep)
+
+
+def dead_letters(parsed: DataFrame) -> DataFrame:
+    """The rejected records: reason, detail, source position, original key and value."""
+    return parsed.where(F.col("dlq_reason").isNotNull()).select("dlq_reason", "dlq_detail", *SOURCE_COLUMNS)
+
+
+def dead_letter_value(stage: str) -> Column:
+    """The JSON value of a posts.dlq record (dead_letter.schema.json) from dead_letters' columns."""
+    record = F.struct(
+        F.lit(1).alias("schema"),
+        F.lit(stage).alias("stage"),
+        F.col("dlq_reason").alias("reason"),
+        F.col("dlq_detail").alias("detail"),
+        F.col("source_topic"),
+        F.col("source_partition"),
+        F.col("source_offset"),
+        F.col("source_timestamp"),
+        F.base64(F.col("value")).alias("original_b64"),
+    )
+    return F.to_json(record, {"timestampFormat": _TIMESTAMP_FORMAT, "ignoreNullFields": "false"})
+
+
+def to_dlq_records(dead: DataFrame, stage: str = "parse") -> DataFrame:
+    """``key`` (the original key) and ``value`` (JSON) columns, ready for the Kafka sink."""
+    return dead.select(F.col("key"), dead_letter_value(stage).alias("value"))
+
+
+def count_reasons(dead: DataFrame) -> dict[str, int]:
+    """Dead letters per reason code (a small batch action, for logs and metrics)."""
+    return {row["dlq_reason"]: row["count"] for row in dead.groupBy("dlq_reason").count().collect()}
