@@ -1,0 +1,223 @@
+"""Starting, running and stopping the job: checkpoint, sinks, metrics and the query in one place.
+
+    job = StreamJob(settings)          # or StreamJob(settings, spark) to reuse a session
+    job.start()                        # checks the checkpoint, rebuilds FAISS, starts the query
+    job.run(until_idle_s=None)         # blocks; with until_idle_s, returns once caught up and idle
+    job.stop()
+
+The checkpoint directory holds Spark's offsets, commits and RocksDB state, and ``scout-job.json``
+with the model version, tau and shuffle partitions it was first written with. A job started with
+another model or tau is refused (CheckpointMismatchError) before anything runs: the state's h and s
+come from one model. The number of state partitions is fixed by the first run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from streaming.config import ScoutSettings
+from streaming.errors import CheckpointMismatchError, StreamJobError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+    from streaming.job.commit import BatchCommitter
+    from streaming.metrics.job import JobMetrics, MetricsServer
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_INFO = "scout-job.json"
+QUERY_NAME = "influencer-scout"
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    model_version: str
+    tau_seconds: float | None
+    shuffle_partitions: int
+
+
+def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
+    """Record ``info`` in a new checkpoint, or check it against an existing one; returns what holds."""
+    path = directory / CHECKPOINT_INFO
+    if not path.is_file():
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(info), indent=2) + "\n")
+        return info
+    stored = CheckpointInfo(**json.loads(path.read_text()))
+    if stored.model_version != info.model_version:
+        raise CheckpointMismatchError(
+            f"checkpoint {directory} holds state of model {stored.model_version}, the job was started with "
+            f"model {info.model_version}; point spark.checkpoint_dir at a fresh directory to start the new "
+            "model (it replays `posts` from the topic's retention), or go back to the old model"
+        )
+    if stored.tau_seconds != info.tau_seconds:
+        raise CheckpointMismatchError(
+            f"checkpoint {directory} was built with job.tau_seconds={stored.tau_seconds}, the job has "
+            f"{info.tau_seconds}; use the same tau or a fresh spark.checkpoint_dir"
+        )
+    if stored.shuffle_partitions != info.shuffle_partitions:
+        log.warning(
+            "checkpoint %s keeps its %d state partitions (spark.shuffle_partitions=%d is for new ones)",
+            directory, stored.shuffle_partitions, info.shuffle_partitions,
+        )
+    return stored
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("CheckpointMismatchError: ", "Error: "):
+        if marker in text:
+            return text.split(marker, 1)[1].splitlines()[0]
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+class StreamJob:
+    """The Influencer Scout streaming job of one process."""
+
+    def __init__(
+        self, settings: ScoutSettings, spark: SparkSession | None = None, metrics: JobMetrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.spark = spark
+        self.metrics = metrics
+        self.query: StreamingQuery | None = None
+        self.committer: BatchCommitter | None = None
+        self._metrics_server: MetricsServer | None = None
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.settings.spark.checkpoint_dir.resolve()
+
+    def start(self) -> StreamingQuery:
+        from training.model_dir import load_model
+
+        settings = self.settings
+        model = load_model(settings.job.model_dir, device="cpu")  # version and labels; no encoder loads
+        claim_checkpoint(
+            self.checkpoint_dir,
+            CheckpointInfo(model.version, settings.job.tau_seconds, settings.spark.shuffle_partitions),
+        )
+        spark = self.spark or self._session()
+        # Read by Spark when the checkpoint's first batch is planned, then fixed by the checkpoint.
+        spark.conf.set("spark.sql.shuffle.partitions", str(settings.spark.shuffle_partitions))
+        self._start_metrics(spark)
+        self.committer = self._committer(model)
+        from streaming.job.query import profile_stream
+
+        stream = profile_stream(spark, settings, model.version)
+        self.query = (
+            stream.writeStream.queryName(QUERY_NAME)
+            .foreachBatch(self.committer)
+            .option("checkpointLocation", str(self.checkpoint_dir))
+            .trigger(processingTime=f"{settings.spark.trigger_seconds} seconds")
+            .start()
+        )
+        log.info(
+            "streaming %s -> profiles with model %s, checkpoint %s",
+            settings.kafka.topics.posts, model.version, self.checkpoint_dir,
+        )
+        return self.query
+
+    def process_all_available(self) -> None:
+        """Block until every record now in `posts` is processed (tests and benchmarks)."""
+        assert self.query is not None, "start() the job first"
+        try:
+            self.query.processAllAvailable()
+        except Exception as exc:
+            raise self._failure(exc) from exc
+
+    def run(self, until_idle_s: float | None = None, poll_s: float = 1.0) -> None:
+        """Block while the query runs; with ``until_idle_s``, stop once no input came for that long
+        and the query has read everything in `posts`."""
+        assert self.query is not None, "start() the job first"
+        last_input, seen_batch = time.monotonic(), -1
+        try:
+            while not self.query.awaitTermination(poll_s):
+                if until_idle_s is None:
+                    continue
+                progress = self.query.lastProgress
+                if progress and progress["batchId"] > seen_batch:
+                    seen_batch = progress["batchId"]
+                    if progress.get("numInputRows", 0) > 0:
+                        last_input = time.monotonic()
+                if time.monotonic() - last_input >= until_idle_s and self._caught_up():
+                    log.info("no new posts for %.0fs and nothing left to read: stopping", until_idle_s)
+                    break
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.query is not None and self.query.isActive:
+            self.query.stop()
+        if self.committer is not None:
+            self.committer.close()
+            self.committer = None
+        if self._metrics_server is not None:
+            self._metrics_server.close()
+            self._metrics_server = None
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _session(self) -> SparkSession:
+        from streaming.infra.spark import build_spark_session
+
+        # Executors on this machine (local or a loopback cluster) run this interpreter too.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        self.spark = build_spark_session(self.settings)
+        return self.spark
+
+    def _start_metrics(self, spark: SparkSession) -> None:
+        if self.metrics is not None or self.settings.job.metrics_port == 0:
+            return
+        from streaming.metrics.job import JobMetrics, ScoutQueryListener, serve_job_metrics
+
+        self.metrics = JobMetrics()
+        spark.streams.addListener(ScoutQueryListener(self.metrics))
+        self._metrics_server = serve_job_metrics(self.metrics, self.settings.job.metrics_port)
+
+    def _committer(self, model: Any) -> BatchCommitter:
+        from streaming.infra.kafka_admin import read_topic
+        from streaming.job.commit import BatchCommitter
+        from streaming.job.sinks.dlq import DeadLetterSink
+        from streaming.job.sinks.profiles import ProfilesSink
+        from streaming.job.sinks.reclassified import ReclassifiedSink
+        from streaming.job.sinks.similar import SimilarSink
+
+        settings = self.settings
+        kafka = settings.kafka
+        job = settings.job
+        similar = SimilarSink(kafka, settings.similarity, model.hidden_dim, job.similar_k, model.version)
+        records = read_topic(kafka.bootstrap_servers, kafka.topics.profiles, 120.0, kafka.client_properties)
+        similar.rebuild(record.value for record in records)
+        sinks = [
+            DeadLetterSink(kafka),
+            ProfilesSink(kafka, model.labels),
+            ReclassifiedSink(kafka, model.labels),
+            similar,
+        ]
+        return BatchCommitter(sinks, self.metrics)
+
+    def _caught_up(self) -> bool:
+        from streaming.metrics.job import kafka_lag
+
+        progress = self.query.lastProgress if self.query is not None else None
+        if not progress:
+            return False
+        return all(sum(kafka_lag(source).values()) == 0 for source in progress.get("sources", []))
+
+    def _failure(self, exc: BaseException) -> Exception:
+        text = str(exc)
+        if "CheckpointMismatchError" in text:
+            return CheckpointMismatchError(_first_line(exc))
+        return StreamJobError(f"the streaming query failed: {_first_line(exc)}")
