@@ -21,7 +21,7 @@ import logging
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -91,6 +91,8 @@ class JobSettings(_Section):
     # A whole post event (the Kafka value), inline image included.
     max_event_bytes: int = Field(8_000_000, ge=1)
     embed_batch_size: int = Field(64, ge=1)
+    # Encoder precision of the embed stage: fp32, or bf16/fp16 autocast (on CUDA).
+    embed_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     device: str = "auto"
     # Recency time constant in seconds; None means all-time attention.
     tau_seconds: float | None = Field(None, gt=0)

@@ -48,3 +48,7 @@ class UnknownInfluencerError(SimilarityIndexError, KeyError):
 
 class ReplayError(ScoutError):
     """A dataset cannot be replayed as asked (bad options, a post that cannot become an event)."""
+
+
+class StreamJobError(ScoutError):
+    """The streaming query stopped with an error; the message carries the first line of its cause."""
