@@ -30,6 +30,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("training.cli_data", "generate", "generate"),
     ("training.cli_data", "dataset_app", "dataset"),
     ("streaming.replay_cli", "replay", "replay"),
+    ("streaming.service.cli", "serve", "serve"),
     ("streaming.job.cli", "stream", "stream"),
 ]
 

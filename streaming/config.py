@@ -119,6 +119,13 @@ class ServiceSettings(_Section):
     port: int = Field(8000, ge=0, le=65535)
     max_k: int = Field(100, ge=1)
     page_size_max: int = Field(200, ge=1)
+    # Read influencer-profiles/-reclassified from Kafka (off: an empty store, e.g. API tests).
+    materialise: bool = True
+    # Load job.model_dir for similar-by-posts look-ups (off, or no model there: that route answers 503).
+    load_model: bool = True
+    # Recent reclassifications a newly opened page (or a reconnecting feed) is sent first.
+    feed_backlog: int = Field(50, ge=0)
+    max_posts_per_query: int = Field(50, ge=1)
 
 
 class ScoutSettings(_Section):

@@ -1,0 +1,99 @@
+"""``create_app``: the look-up service wired together (settings, store, feed, metrics, routers).
+
+The app is thin: state lives in one ``Services`` object (deps.py) injected into the routers, one
+router per resource. The lifespan loads the model (for look-ups by posts) and starts the
+materialiser that fills the store from Kafka; both are optional by settings.
+
+    app = create_app(load_settings())
+    uvicorn.run(app, host=settings.service.host, port=settings.service.port)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from streaming.config import ScoutSettings
+from streaming.metrics.service import RequestTimer, ServiceMetrics
+from streaming.service.deps import Services
+from streaming.service.live import ReclassificationFeed
+from streaming.service.routers import feed, health, images, influencers, metrics, page, similar
+from streaming.service.store import ProfileStore
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Look up Instagram influencers profiled live by the multimodal post-attentive model:
+by name and category, one influencer's category with the posts that decided it, the most similar
+influencers, influencers similar to a set of posts, and a live feed of reclassifications."""
+
+
+def _index_factory(settings: ScoutSettings):  # -> Callable[[int], SimilarityIndex]
+    from streaming.similarity.index import SimilarityIndex
+
+    return lambda dim: SimilarityIndex.from_settings(dim, settings.similarity)
+
+
+def _load_model(services: Services) -> None:
+    from training.errors import TrainingError
+    from training.model_dir import load_model
+
+    folder = services.settings.job.model_dir
+    try:
+        services.model = load_model(folder, device=services.settings.job.device)
+    except TrainingError as exc:
+        services.model_problem = str(exc)
+        log.warning("look-ups by posts are off: %s", exc)
+        return
+    log.info("model %s loaded from %s", services.model.version, folder)
+
+
+def create_app(
+    settings: ScoutSettings, *, model: Any | None = None, store: ProfileStore | None = None
+) -> FastAPI:
+    """The service. ``model`` (a ScoutModel) replaces loading ``job.model_dir``; ``store`` replaces
+    the empty in-memory store (both for tests and embedding)."""
+    service_metrics = ServiceMetrics()
+    services = Services(
+        settings=settings,
+        store=store if store is not None else ProfileStore(_index_factory(settings)),
+        feed=ReclassificationFeed(
+            backlog=settings.service.feed_backlog,
+            on_drop=service_metrics.feed_dropped.inc,
+            on_subscribers=service_metrics.feed_clients.set,
+        ),
+        metrics=service_metrics,
+        image_roots=tuple(os.path.realpath(root) for root in settings.job.image_roots),
+        model=model,
+        model_problem=None if settings.service.load_model else "service.load_model is off",
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services.model is None and settings.service.load_model:
+            await asyncio.to_thread(_load_model, services)
+        if settings.service.materialise:
+            from streaming.service.materialiser import Materialiser
+
+            services.materialiser = Materialiser(
+                settings.kafka, services.store, services.feed, service_metrics,
+                feed_backlog=settings.service.feed_backlog,
+            )
+            services.materialiser.start()
+        try:
+            yield
+        finally:
+            if services.materialiser is not None:
+                await asyncio.to_thread(services.materialiser.stop)
+
+    app = FastAPI(title="Influencer Scout", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = services
+    for module in (influencers, similar, feed, health, images, metrics, page):
+        app.include_router(module.router)
+    app.add_middleware(RequestTimer, metrics=service_metrics)
+    return app

@@ -1,0 +1,128 @@
+"""/api/influencers: list and search, one profile with its explanation, its most similar peers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from streaming.service.deps import ServicesDep, SettingsDep, StoreDep
+from streaming.service.routers.images import image_url
+from streaming.service.schemas import (
+    CategoryCount,
+    ErrorBody,
+    InfluencerPage,
+    InfluencerProfile,
+    InfluencerSummary,
+    SimilarInfluencer,
+    SimilarResult,
+    TopPost,
+)
+from streaming.service.store import Profile
+
+router = APIRouter(prefix="/api", tags=["influencers"])
+
+NOT_FOUND = {404: {"model": ErrorBody, "description": "no profile for that influencer"}}
+
+
+def summary(profile: Profile) -> InfluencerSummary:
+    return InfluencerSummary(
+        influencer=profile.influencer,
+        category=profile.category,
+        confidence=profile.confidence,
+        post_count=profile.post_count,
+        model_version=profile.model_version,
+        updated=profile.processing_time,
+    )
+
+
+def similar_item(profile: Profile, score: float) -> SimilarInfluencer:
+    return SimilarInfluencer(
+        influencer=profile.influencer,
+        score=score,
+        category=profile.category,
+        confidence=profile.confidence,
+        post_count=profile.post_count,
+    )
+
+
+def check_k(k: int, max_k: int) -> None:
+    if not 1 <= k <= max_k:
+        raise HTTPException(422, f"k must be between 1 and {max_k} (service.max_k), got {k}")
+
+
+def unknown(name: str) -> HTTPException:
+    return HTTPException(404, f"unknown influencer {name!r}: no profile has been materialised for it")
+
+
+@router.get("/influencers", response_model=InfluencerPage)
+async def list_influencers(
+    store: StoreDep,
+    settings: SettingsDep,
+    q: str = Query("", max_length=100, description="name prefix, case-insensitive"),
+    category: str | None = Query(None, max_length=100),
+    sort: Literal["confidence", "post_count", "name", "updated"] = "confidence",
+    order: Literal["desc", "asc"] = "desc",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20, ge=1),
+) -> InfluencerPage:
+    """Influencers whose name starts with ``q``, optionally of one category, sorted and paginated."""
+    page_max = settings.service.page_size_max
+    if limit > page_max:
+        raise HTTPException(422, f"limit must be at most {page_max} (service.page_size_max), got {limit}")
+    total, page = store.query(q, category, sort, order == "desc", offset, limit)
+    return InfluencerPage(total=total, offset=offset, limit=limit, items=[summary(p) for p in page])
+
+
+@router.get("/categories", response_model=list[CategoryCount])
+async def categories(services: ServicesDep) -> list[CategoryCount]:
+    """Every category with its number of influencers (the model's labels included, even when empty)."""
+    counts = services.store.categories()
+    labels = getattr(services.model, "labels", ())
+    names = sorted(set(counts) | set(labels))
+    return [CategoryCount(category=name, influencers=counts.get(name, 0)) for name in names]
+
+
+@router.get("/influencers/{name}", response_model=InfluencerProfile, responses=NOT_FOUND)
+async def get_influencer(name: str, services: ServicesDep) -> InfluencerProfile:
+    """One profile: category, all probabilities, post count, the top-attention posts, model version."""
+    profile = services.store.get(name)
+    if profile is None:
+        raise unknown(name)
+    posts = [
+        TopPost(
+            post_id=post["post_id"],
+            score=post["score"],
+            weight=post["weight"],
+            caption=post["caption"],
+            ts=post.get("ts"),
+            image_uri=post.get("image_uri"),
+            image_url=image_url(post.get("image_uri"), services.image_roots),
+        )
+        for post in profile.top_posts
+    ]
+    probabilities = dict(sorted(profile.probabilities.items(), key=lambda item: -item[1]))
+    return InfluencerProfile(
+        **summary(profile).model_dump(),
+        probabilities=probabilities,
+        top_posts=posts,
+        event_time=profile.event_time,
+        batch_id=profile.batch_id,
+    )
+
+
+@router.get("/influencers/{name}/similar", response_model=SimilarResult, responses=NOT_FOUND)
+async def similar_influencers(
+    name: str, store: StoreDep, settings: SettingsDep, k: int = 10
+) -> SimilarResult:
+    """The k influencers whose pooled embeddings are closest (cosine), same model version only."""
+    check_k(k, settings.service.max_k)
+    profile = store.get(name)
+    hits = store.similar_to(name, k)
+    if profile is None or hits is None:
+        raise unknown(name)
+    return SimilarResult(
+        influencer=name,
+        model_version=profile.model_version,
+        similar=[similar_item(other, score) for other, score in hits],
+    )

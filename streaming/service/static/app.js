@@ -1,0 +1,231 @@
+// Influencer Scout web page: search, one influencer's profile, similar influencers, live feed.
+// Plain browser JavaScript over the service's JSON API; text is always set with textContent.
+"use strict";
+
+const PAGE_SIZE = 25;
+const SIMILAR_K = 8;
+const FEED_MAX = 50;
+
+const $ = (id) => document.getElementById(id);
+const state = { offset: 0, selected: null, searchTimer: null };
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const pct = (p) => `${(100 * p).toFixed(1)}%`;
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
+    throw new Error(detail);
+  }
+  return response.json();
+}
+
+// ---- search --------------------------------------------------------------------------------
+
+function searchUrl(offset) {
+  const params = new URLSearchParams({
+    q: $("search").value.trim(),
+    sort: $("sort").value,
+    order: $("sort").value === "name" ? "asc" : "desc",
+    offset: String(offset),
+    limit: String(PAGE_SIZE),
+  });
+  if ($("category").value) params.set("category", $("category").value);
+  return `/api/influencers?${params}`;
+}
+
+async function search(append) {
+  state.offset = append ? state.offset + PAGE_SIZE : 0;
+  const page = await getJSON(searchUrl(state.offset));
+  const list = $("results");
+  if (!append) list.replaceChildren();
+  for (const item of page.items) {
+    const li = el("li");
+    li.dataset.influencer = item.influencer;
+    li.append(el("span", "name", item.influencer), el("span", "badge", item.category));
+    li.append(el("span", "detail", `${pct(item.confidence)} confident · ${item.post_count} posts`));
+    li.addEventListener("click", () => openInfluencer(item.influencer));
+    if (item.influencer === state.selected) li.classList.add("selected");
+    list.append(li);
+  }
+  $("result-count").textContent = `${page.total} influencer${page.total === 1 ? "" : "s"}`;
+  $("more").hidden = state.offset + page.items.length >= page.total;
+}
+
+async function loadCategories() {
+  const select = $("category");
+  const chosen = select.value;
+  const categories = await getJSON("/api/categories");
+  select.replaceChildren(el("option", "", "All categories"));
+  select.firstChild.value = "";
+  for (const c of categories) {
+    const option = el("option", "", `${c.category} (${c.influencers})`);
+    option.value = c.category;
+    select.append(option);
+  }
+  select.value = chosen;
+}
+
+// ---- one influencer ------------------------------------------------------------------------
+
+function renderBars(probabilities, category) {
+  const bars = $("probabilities");
+  bars.replaceChildren();
+  for (const [label, p] of Object.entries(probabilities)) {
+    const track = el("div", "bar-track");
+    const fill = el("div", "bar-fill");
+    fill.style.width = pct(p);
+    track.append(fill);
+    const row = [el("span", "bar-label", label), track, el("span", "bar-value", pct(p))];
+    for (const cell of row) {
+      cell.classList.add("bar");
+      if (label === category) cell.classList.add("top");
+      bars.append(cell);
+    }
+  }
+}
+
+function renderPosts(posts) {
+  const box = $("top-posts");
+  box.replaceChildren();
+  for (const post of posts) {
+    const card = el("figure", "post");
+    card.style.margin = "0";
+    if (post.image_url) {
+      const img = el("img");
+      img.src = post.image_url;
+      img.alt = post.caption.slice(0, 80);
+      img.loading = "lazy";
+      card.append(img);
+    } else {
+      card.append(el("div", "no-image", "no image"));
+    }
+    const caption = el("p", "", post.caption || "(no caption)");
+    const weight = el("p", "weight", `attention ${pct(post.weight)}`);
+    card.append(caption, weight);
+    box.append(card);
+  }
+  if (!posts.length) box.append(el("p", "muted", "no posts recorded"));
+}
+
+function renderSimilar(result) {
+  const box = $("similar");
+  box.replaceChildren();
+  for (const other of result.similar) {
+    const card = el("button", "card");
+    card.type = "button";
+    card.dataset.influencer = other.influencer;
+    card.append(el("span", "name", other.influencer));
+    card.append(el("span", "score", `similarity ${other.score.toFixed(3)}`));
+    card.append(el("span", "detail", `${other.category} · ${other.post_count} posts`));
+    card.addEventListener("click", () => openInfluencer(other.influencer));
+    box.append(card);
+  }
+  if (!result.similar.length) box.append(el("p", "muted", "no other influencer profiled by this model yet"));
+}
+
+async function openInfluencer(name, fromHash) {
+  if (!fromHash) {
+    window.location.hash = `#/influencer/${encodeURIComponent(name)}`;
+    return; // the hashchange handler renders it
+  }
+  state.selected = name;
+  for (const li of $("results").children) li.classList.toggle("selected", li.dataset.influencer === name);
+  $("profile-empty").hidden = true;
+  $("profile-view").hidden = false;
+  $("profile-name").textContent = name;
+  try {
+    const [profile, similar] = await Promise.all([
+      getJSON(`/api/influencers/${encodeURIComponent(name)}`),
+      getJSON(`/api/influencers/${encodeURIComponent(name)}/similar?k=${SIMILAR_K}`),
+    ]);
+    if (state.selected !== name) return; // another one was opened meanwhile
+    $("profile-category").textContent = profile.category;
+    $("profile-meta").textContent = `${pct(profile.confidence)} confident · ${profile.post_count} posts · ` +
+      `updated ${new Date(profile.updated).toLocaleString()} · model ${profile.model_version}`;
+    renderBars(profile.probabilities, profile.category);
+    renderPosts(profile.top_posts);
+    renderSimilar(similar);
+  } catch (error) {
+    $("profile-category").textContent = "";
+    $("profile-meta").textContent = error.message;
+    for (const id of ["probabilities", "top-posts", "similar"]) $(id).replaceChildren();
+  }
+}
+
+function routeFromHash() {
+  const match = window.location.hash.match(/^#\/influencer\/(.+)$/);
+  if (match) openInfluencer(decodeURIComponent(match[1]), true);
+}
+
+// ---- live feed -----------------------------------------------------------------------------
+
+function addFeedItem(event) {
+  const li = el("li", "new");
+  li.dataset.influencer = event.influencer;
+  li.append(el("span", "name", event.influencer));
+  li.append(el("span", "change", `${event.previous_category} → ${event.category}`));
+  const time = el("time", "", new Date(event.processing_time).toLocaleTimeString());
+  time.dateTime = event.processing_time;
+  li.append(time);
+  li.addEventListener("click", () => openInfluencer(event.influencer));
+  const feed = $("feed");
+  feed.prepend(li);
+  while (feed.children.length > FEED_MAX) feed.lastChild.remove();
+}
+
+function connectFeed() {
+  const source = new EventSource("/api/feed");
+  source.addEventListener("open", () => { $("feed-state").textContent = "live"; });
+  source.addEventListener("reclassified", (message) => {
+    const event = JSON.parse(message.data);
+    addFeedItem(event);
+    if (event.influencer === state.selected) openInfluencer(event.influencer, true);
+  });
+  source.addEventListener("error", () => {
+    $("feed-state").textContent = "reconnecting…";
+  });
+}
+
+// ---- health --------------------------------------------------------------------------------
+
+async function refreshStatus() {
+  try {
+    const health = await getJSON("/health");
+    $("status").textContent = `${health.status} · ${health.profiles} profiles`;
+    $("status").className = `status ${health.status}`;
+  } catch (error) {
+    $("status").textContent = "service unreachable";
+    $("status").className = "status degraded";
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+function start() {
+  $("search-form").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
+  $("search").addEventListener("input", () => {
+    clearTimeout(state.searchTimer);
+    state.searchTimer = setTimeout(() => search(false), 200);
+  });
+  $("category").addEventListener("change", () => search(false));
+  $("sort").addEventListener("change", () => search(false));
+  $("more").addEventListener("click", () => search(true));
+  window.addEventListener("hashchange", routeFromHash);
+  loadCategories().then(() => search(false));
+  routeFromHash();
+  connectFeed();
+  refreshStatus();
+  setInterval(refreshStatus, 5000);
+  setInterval(loadCategories, 30000);
+}
+
+document.addEventListener("DOMContentLoaded", start);
