@@ -1,0 +1,108 @@
+"""The parse stage end to end: a real broker, a real SparkSession, 1,000 valid and 100 bad events."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+from typing import Any
+
+import jsonschema
+import pytest
+
+from streaming.events import load_schema
+from streaming.infra import kafka_admin
+from streaming.infra.spark import kafka_options
+from streaming.job.parse import dead_letters, parse_posts, read_posts, to_dlq_records, valid_posts
+
+pytestmark = pytest.mark.integration
+
+N_VALID, N_EACH_BAD = 1000, 20
+
+
+def valid_event(i: int) -> dict[str, Any]:
+    return {
+        "schema": 1, "post_id": f"p{i:05d}", "influencer": f"user{i % 37}",
+        "ts": f"2019-05-{1 + i % 28:02d}T12:{i % 60:02d}:00Z", "caption": f"post {i} #travel",
+        "hashtags": ["travel"], "usertags": [], "image_uri": f"/data/images/user{i % 37}/{i}.jpg",
+        "likes": i, "comments": i % 7, "sponsored": i % 5 == 0,
+    }
+
+
+def bad_event(reason: str, i: int) -> bytes:
+    event = valid_event(100_000 + i)
+    if reason == "bad_json":
+        return json.dumps(event).encode()[:-7]
+    if reason == "missing_field":
+        del event["ts"]
+    elif reason == "wrong_type":
+        event["likes"] = "many"
+    elif reason == "caption_too_long":
+        event["caption"] = "x" * 5001  # JobSettings.max_caption_chars defaults to 5000
+    elif reason == "empty_influencer":
+        event["influencer"] = ""
+    return json.dumps(event).encode()
+
+
+BAD_REASONS = ("bad_json", "missing_field", "wrong_type", "caption_too_long", "empty_influencer")
+
+
+def test_every_event_comes_out_once_valid_or_dead_lettered_with_its_reason(scout_settings, spark):
+    settings = scout_settings(unique=True, spark__max_offsets_per_trigger=600)
+    bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
+    records = [(f"user{i % 37}".encode(), json.dumps(valid_event(i)).encode(), None) for i in range(N_VALID)]
+    records += [(b"someone", bad_event(reason, i), reason)
+                for reason in BAD_REASONS for i in range(N_EACH_BAD)]
+    random.Random(7).shuffle(records)
+    sent = kafka_admin.produce(bootstrap, topics.posts, [(key, value) for key, value, _ in records])
+    expected_dlq = {(meta.partition, meta.offset): (key, value, reason)
+                    for meta, (key, value, reason) in zip(sent, records, strict=True) if reason}
+
+    seen_valid: list[tuple[str, int, int]] = []
+    batch_ids: list[int] = []
+
+    def sink(batch, batch_id: int) -> None:
+        batch.persist()
+        seen_valid.extend((row.post_id, row.source_partition, row.source_offset)
+                          for row in valid_posts(batch).select("post_id", "source_partition",
+                                                               "source_offset").collect())
+        (to_dlq_records(dead_letters(batch)).write.format("kafka")
+         .options(**kafka_options(settings.kafka)).option("topic", topics.dlq).save())
+        batch.unpersist()
+        batch_ids.append(batch_id)
+
+    started = time.monotonic()
+    query = (parse_posts(read_posts(spark, settings), settings.job).writeStream
+             .foreachBatch(sink).trigger(availableNow=True)
+             .option("checkpointLocation", str(settings.spark.checkpoint_dir)).start())
+    assert query.awaitTermination(240), "the parse query did not finish in 240 s"
+    assert query.exception() is None
+    elapsed = time.monotonic() - started
+
+    # All 1,000 valid posts, each once, with the position they were written at.
+    assert sorted(post_id for post_id, _, _ in seen_valid) == [f"p{i:05d}" for i in range(N_VALID)]
+    valid_positions = {(meta.partition, meta.offset)
+                       for meta, (_, _, reason) in zip(sent, records, strict=True) if not reason}
+    assert {(p, o) for _, p, o in seen_valid} == valid_positions
+    assert len(batch_ids) >= 2, f"maxOffsetsPerTrigger=600 over 1,100 records gave batches {batch_ids}"
+
+    # All 100 malformed ones in posts.dlq, each once, with its reason, position and original bytes.
+    dlq = kafka_admin.read_topic(bootstrap, topics.dlq, timeout_s=30)
+    assert len(dlq) == len(expected_dlq) == len(BAD_REASONS) * N_EACH_BAD
+    validator = jsonschema.Draft202012Validator(load_schema("dead_letter"))
+    found = {}
+    for record in dlq:
+        letter = json.loads(record.value)
+        validator.validate(letter)
+        position = (letter["source_partition"], letter["source_offset"])
+        assert position not in found, f"dead-lettered twice: {position}"
+        found[position] = letter
+        key, value, reason = expected_dlq[position]
+        assert letter["reason"] == reason, (letter, value[:80])
+        assert letter["stage"] == "parse" and letter["source_topic"] == topics.posts
+        assert base64.b64decode(letter["original_b64"]) == value
+        assert record.key == key
+    assert set(found) == set(expected_dlq)
+    print(f"parse query: {N_VALID + len(expected_dlq)} events in {elapsed:.1f}s, "  # noqa: T201
+          f"{len(batch_ids)} micro-batches")
