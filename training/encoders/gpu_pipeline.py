@@ -203,6 +203,7 @@ class EmbedPipeline:
 
     # -- stages -------------------------------------------------------------------------------
 
+    @torch.inference_mode()
     def _prepare(self, posts: Sequence[PostInput]) -> _Prepared:
         """Host work (background thread): tokenise and decode; start the copies on the side stream."""
         tokens_job = self._pool.submit(self.text.tokenize, [p.text for p in posts]) if self.text else None

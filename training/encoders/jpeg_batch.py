@@ -146,6 +146,7 @@ class HybridJpegDecoder:
         self._pool = ThreadPoolExecutor(host_threads, thread_name_prefix="decode") if self._own_pool else pool
         self._stream = stream or (torch.cuda.Stream(device) if device.type == "cuda" else None)
 
+    @torch.inference_mode()
     def decode(self, images: Sequence[bytes | None]) -> DecodedBatch:
         """(n,) image files or None -> DecodedBatch. Never raises for bad images: they are reported."""
         n, size, cuda = len(images), self.size, self.device.type == "cuda"
@@ -190,6 +191,7 @@ class HybridJpegDecoder:
             errors[row] = str(exc)
             return torch.zeros((3, self.size, self.size), dtype=torch.uint8)
 
+    @torch.inference_mode()
     def _host_work(
         self,
         cursor: _TwoEnded,
@@ -198,7 +200,8 @@ class HybridJpegDecoder:
         host: torch.Tensor,
         errors: dict[int, str],
     ) -> None:
-        """Take chunks from the back of the work list until it is empty; decode them into ``host``."""
+        """Take chunks from the back of the work list until it is empty; decode them into ``host``.
+        Runs on pool threads, which do not inherit the caller's inference mode: hence the decorator."""
         from torchvision.io import ImageReadMode
         from torchvision.io import decode_jpeg as turbo_decode
 
@@ -220,6 +223,7 @@ class HybridJpegDecoder:
                 for k, (pos, _) in enumerate(group):
                     host[pos] = resized[k]
 
+    @torch.inference_mode()
     def _gpu_work(
         self,
         cursor: _TwoEnded,

@@ -82,6 +82,16 @@ def test_features_equal_the_reference_encoders(image_encoder, text_encoder, post
     assert result.gpu_decoded == 0 and result.image_errors == {}
 
 
+def test_runs_inside_a_callers_inference_mode(image_encoder, text_encoder, posts) -> None:
+    """Pool threads do not inherit inference mode; buffers made under it must still be writable there."""
+    pipe = _pipeline(image_encoder, text_encoder)
+    with torch.inference_mode():
+        inside = pipe.embed_batch(posts).features
+    outside = pipe.embed_batch(posts).features
+    pipe.close()
+    np.testing.assert_allclose(inside, outside, rtol=1e-6, atol=1e-7)
+
+
 def test_batch_order_is_preserved(image_encoder, text_encoder, posts) -> None:
     order = np.random.default_rng(3).permutation(len(posts))
     pipe = _pipeline(image_encoder, text_encoder, batch_size=2, host_threads=4)
