@@ -82,6 +82,10 @@ class Materialiser:
                 log.warning("materialiser did not stop within %.0fs", timeout_s)
             self._thread = None
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def wait_caught_up(self, timeout_s: float) -> bool:
         return self.caught_up.wait(timeout_s)
 

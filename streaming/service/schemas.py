@@ -61,7 +61,7 @@ class PostIn(BaseModel):
 
 class PostsQuery(BaseModel):
     posts: list[PostIn] = Field(min_length=1, description="the posts of one (maybe hypothetical) influencer")
-    k: int = Field(10, ge=1)
+    k: int | None = Field(None, ge=1, description="how many (default 10, at most service.max_k)")
 
 
 class PostsResult(BaseModel):

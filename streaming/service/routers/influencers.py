@@ -22,6 +22,8 @@ from streaming.service.store import Profile
 
 router = APIRouter(prefix="/api", tags=["influencers"])
 
+DEFAULT_PAGE_SIZE = 20
+DEFAULT_K = 10
 NOT_FOUND = {404: {"model": ErrorBody, "description": "no profile for that influencer"}}
 
 
@@ -64,11 +66,13 @@ async def list_influencers(
     sort: Literal["confidence", "post_count", "name", "updated"] = "confidence",
     order: Literal["desc", "asc"] = "desc",
     offset: int = Query(0, ge=0),
-    limit: int = Query(20, ge=1),
+    limit: int | None = Query(None, ge=1, description="default 20, at most service.page_size_max"),
 ) -> InfluencerPage:
     """Influencers whose name starts with ``q``, optionally of one category, sorted and paginated."""
     page_max = settings.service.page_size_max
-    if limit > page_max:
+    if limit is None:
+        limit = min(DEFAULT_PAGE_SIZE, page_max)
+    elif limit > page_max:
         raise HTTPException(422, f"limit must be at most {page_max} (service.page_size_max), got {limit}")
     total, page = store.query(q, category, sort, order == "desc", offset, limit)
     return InfluencerPage(total=total, offset=offset, limit=limit, items=[summary(p) for p in page])
@@ -113,9 +117,13 @@ async def get_influencer(name: str, services: ServicesDep) -> InfluencerProfile:
 
 @router.get("/influencers/{name}/similar", response_model=SimilarResult, responses=NOT_FOUND)
 async def similar_influencers(
-    name: str, store: StoreDep, settings: SettingsDep, k: int = 10
+    name: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    k: int | None = Query(None, description="how many (default 10, at most service.max_k)"),
 ) -> SimilarResult:
     """The k influencers whose pooled embeddings are closest (cosine), same model version only."""
+    k = min(DEFAULT_K, settings.service.max_k) if k is None else k
     check_k(k, settings.service.max_k)
     profile = store.get(name)
     hits = store.similar_to(name, k)

@@ -14,7 +14,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException
 
 from streaming.service.deps import ModelDep, SettingsDep, StoreDep
-from streaming.service.routers.influencers import check_k, similar_item
+from streaming.service.routers.influencers import DEFAULT_K, check_k, similar_item
 from streaming.service.schemas import PostsQuery, PostsResult
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ def similar_to_posts(
     from training.errors import ImageDecodeError
     from training.interface import PostInput
 
-    check_k(query.k, settings.service.max_k)
+    k = min(DEFAULT_K, settings.service.max_k) if query.k is None else query.k
+    check_k(k, settings.service.max_k)
     limit = settings.service.max_posts_per_query
     if len(query.posts) > limit:
         raise HTTPException(422, f"at most {limit} posts per query (service.max_posts_per_query)")
@@ -62,7 +63,7 @@ def similar_to_posts(
     probabilities = model.classify(embedding[None, :])[0]  # (C,)
     weights = np.exp(step.scores - step.scores.max())
     weights = weights / weights.sum()
-    hits = store.search(embedding, model.version, query.k)
+    hits = store.search(embedding, model.version, k)
     best = int(np.argmax(probabilities))
     return PostsResult(
         model_version=model.version,
