@@ -49,8 +49,9 @@ def main(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # kafka-python logs every connection at INFO.
-    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # kafka-python and py4j (Spark's gateway) log every connection at INFO.
+    for chatty in ("kafka", "py4j"):
+        logging.getLogger(chatty).setLevel(logging.DEBUG if verbose else logging.WARNING)
     overrides = {}
     for item in set_:
         key, sep, value = item.partition("=")
