@@ -1,0 +1,165 @@
+"""Fixtures of the streaming job tests: a tiny synthetic world, its post events, a small model
+folder, and helpers to feed `posts` and read the output topics.
+
+The model here is untrained (seeded random weights, a tiny compact CNN and the packaged MiniLM): the
+job's contracts (exact incremental pooling, restarts, dead letters, a cluster) hold for any model.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from streaming.config import ScoutSettings
+
+
+@dataclass(frozen=True)
+class World:
+    root: Path
+    events: list[tuple[bytes, bytes]]  # (key, value) in replay order (global time order)
+    posts: dict[str, list[dict[str, Any]]]  # influencer -> its post events in time order
+    meta: Any  # training.synth.meta.WorldMeta
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    from streaming.replay import encode, ordered_posts, to_post_event
+    from training.dataset.reader import open_dataset
+    from training.synth.knobs import WorldKnobs
+    from training.synth.meta import load_world_meta
+    from training.synth.writer import generate_world
+
+    root = tmp_path_factory.mktemp("world") / "tiny"
+    knobs = WorldKnobs(influencers=9, posts=14, seed=5, image_size=32, drift_share=0.0, split=(0.34, 0.33, 0.33))
+    generate_world(root, knobs, progress=False)
+    dataset = open_dataset(root)
+    events: list[tuple[bytes, bytes]] = []
+    posts: dict[str, list[dict[str, Any]]] = {}
+    for record in ordered_posts(dataset):
+        if not record.image_paths:
+            continue
+        event = to_post_event(record, "uri", dataset.read_image)
+        events.append((record.influencer.encode(), encode(event)))
+        posts.setdefault(record.influencer, []).append(event)
+    return World(root, events, posts, load_world_meta(root))
+
+
+def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32) -> str:
+    """An untrained but complete model folder (compact CNN + MiniLM + profiler); returns its version."""
+    import torch
+
+    from training.dataset.categories import CATEGORIES
+    from training.encoders.compact_cnn import CompactCNN, CompactCNNConfig
+    from training.encoders.image import ImageEncoderConfig
+    from training.encoders.text import TextEncoderConfig
+    from training.model_dir import ModelParts, save_model
+    from training.profiler import PostAttentiveProfiler, ProfilerConfig
+
+    torch.manual_seed(seed)
+    cnn = CompactCNN(CompactCNNConfig(image_size=32, width=8, feature_dim=16, num_classes=len(CATEGORIES)))
+    profiler = PostAttentiveProfiler(
+        ProfilerConfig(feature_dim=16 + 384, num_classes=len(CATEGORIES), hidden_dim=hidden_dim,
+                       attention_dim=16, head_hidden_dim=16)
+    )
+    with torch.no_grad():  # spread the attention scores so that pooling is far from a plain mean
+        for p in profiler.parameters():
+            p.mul_(3.0)
+    parts = ModelParts(
+        profiler=profiler.eval(),
+        labels=CATEGORIES,
+        modalities=("image", "text"),
+        window=16,
+        text=TextEncoderConfig(batch_size=16),
+        text_dim=384,
+        image=ImageEncoderConfig(batch_size=16),
+        image_dim=16,
+        image_state=cnn.state_dict(),
+    )
+    return save_model(out, parts)
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("model") / "random"
+    build_random_model(folder)
+    return folder
+
+
+@pytest.fixture
+def job_settings(
+    scout_settings: Callable[..., ScoutSettings], random_model: Path, tiny_world: World
+) -> Callable[..., ScoutSettings]:
+    """``job_settings(**overrides)``: unique topics on the session broker, the random model, the
+    world's images as the only allowed image root, a fresh checkpoint."""
+
+    def make(**overrides: Any) -> ScoutSettings:
+        values: dict[str, Any] = {
+            "job__model_dir": str(random_model),
+            "job__image_roots": [str(tiny_world.root)],
+            "job__embed_batch_size": 16,
+            "job__metrics_port": 0,
+            "kafka__posts_partitions": 2,
+            **overrides,
+        }
+        return scout_settings(unique=True, **values)
+
+    return make
+
+
+def produce(settings: ScoutSettings, events: list[tuple[bytes, bytes]]) -> None:
+    from streaming.infra.kafka_admin import produce as send
+
+    send(settings.kafka.bootstrap_servers, settings.kafka.topics.posts, events)
+
+
+def read_json(settings: ScoutSettings, topic: str) -> list[dict[str, Any]]:
+    from streaming.infra.kafka_admin import read_topic
+
+    return [json.loads(r.value) for r in read_topic(settings.kafka.bootstrap_servers, topic, 60.0)]
+
+
+def latest_by_influencer(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What a compacted topic converges to: the last event per key (events per partition in order)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        previous = latest.get(event["influencer"])
+        if previous is None or event["batch_id"] >= previous["batch_id"]:
+            latest[event["influencer"]] = event
+    return latest
+
+
+def random_chunks(items: list[Any], rng: random.Random, parts: int) -> Iterator[list[Any]]:
+    """``items`` cut at ``parts - 1`` random places (chunks of random sizes, in order)."""
+    cuts = sorted(rng.sample(range(1, len(items)), parts - 1))
+    for start, end in zip([0, *cuts], [*cuts, len(items)], strict=True):
+        yield items[start:end]
+
+
+def image_bytes(event: dict[str, Any]) -> bytes:
+    from urllib.parse import unquote, urlsplit
+
+    return Path(unquote(urlsplit(event["image_uri"]).path)).read_bytes()
+
+
+def batch_profile(model: Any, posts: list[dict[str, Any]], tau_seconds: float | None = None) -> np.ndarray:
+    """The reference: embed all of one influencer's posts at once and pool them in one softmax.
+    Returns (H,) float64 embedding."""
+    from datetime import datetime
+
+    from streaming.state.online_softmax import recompute
+    from training.encoders.text import post_text
+    from training.interface import PostInput
+
+    inputs = [
+        PostInput(post_text(p["caption"], p["hashtags"], p["usertags"]), image_bytes(p)) for p in posts
+    ]
+    step = model.post_step(model.encode(inputs))
+    ts = np.array([datetime.fromisoformat(p["ts"]).timestamp() for p in posts])
+    return recompute(step.scores, step.h, ts, tau_seconds)
