@@ -6,6 +6,7 @@
   with per-test topic names (created on the broker) when ``unique=True``.
 - ``unique_topics`` (factory): TopicNames unique to the calling test.
 - ``spark`` (session): local[2] SparkSession from build_spark_session, shuffle partitions 2.
+- ``free_port`` and ``project_overrides``: helpers for tests that build their own settings.
 
 Tests that use the broker or Spark carry ``@pytest.mark.integration``.
 """
@@ -50,6 +51,18 @@ def base_overrides() -> dict[str, Any]:
     }
 
 
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> Callable[[], int]:
+    """``free_port()`` -> a loopback TCP port nobody listens on right now."""
+    return free_port
+
+
+@pytest.fixture(name="project_overrides")
+def project_overrides_fixture() -> dict[str, Any]:
+    """Dotted overrides every test's settings start from (absolute project paths, small Spark)."""
+    return base_overrides()
+
+
 @dataclass(frozen=True)
 class RunningBroker:
     bootstrap_servers: str
@@ -70,6 +83,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBr
         "broker.controller_port": controller_port,
         "broker.data_dir": str(tmp_path_factory.mktemp("kafka")),
         "broker.heap": "384m",
+        "broker.start_timeout_s": 180,  # a busy shared machine can take minutes to start a JVM
         "kafka.bootstrap_servers": f"127.0.0.1:{port}",
     }
     settings = load_settings(None, overrides, environ={})

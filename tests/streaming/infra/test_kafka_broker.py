@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,19 +15,24 @@ from streaming.config import load_settings
 from streaming.errors import BrokerError
 from streaming.infra import kafka_admin
 from streaming.infra.kafka_broker import KafkaBroker
-from tests.conftest import base_overrides, free_port
 
 pytestmark = pytest.mark.integration
 
 DESIGN_TOPICS = {"posts", "posts.dlq", "influencer-profiles", "influencer-reclassified", "influencer-similar"}
 
 
-def _broker(tmp_path: Path, **extra: object) -> KafkaBroker:
-    port, controller = free_port(), free_port()
-    overrides = {**base_overrides(), "broker.port": port, "broker.controller_port": controller,
-                 "broker.data_dir": str(tmp_path / "kafka"), "broker.heap": "256m", **extra}
-    settings = load_settings(None, overrides, environ={})
-    return KafkaBroker(settings.broker, settings.kafka)
+@pytest.fixture
+def new_broker(tmp_path: Path, free_port, project_overrides) -> Callable[..., KafkaBroker]:
+    """``new_broker(**dotted_overrides)`` -> a KafkaBroker of its own (not started) on free ports."""
+
+    def make(**extra: object) -> KafkaBroker:
+        overrides = {**project_overrides, "broker.port": free_port(), "broker.controller_port": free_port(),
+                     "broker.data_dir": str(tmp_path / "kafka"), "broker.heap": "256m",
+                     "broker.start_timeout_s": 180, **extra}
+        settings = load_settings(None, overrides, environ={})
+        return KafkaBroker(settings.broker, settings.kafka)
+
+    return make
 
 
 def test_session_broker_has_the_design_topics(kafka_broker):
@@ -58,8 +64,8 @@ def test_produce_then_read_back_in_partition_order(scout_settings):
         assert [r.value for r in mine] == [v for k, v in records if k == user]
 
 
-def test_start_is_idempotent_restart_keeps_data_and_stop_frees_the_port(tmp_path):
-    broker = _broker(tmp_path)
+def test_start_is_idempotent_restart_keeps_data_and_stop_frees_the_port(new_broker):
+    broker = new_broker()
     try:
         started = time.monotonic()
         first = broker.start()
@@ -85,18 +91,18 @@ def test_start_is_idempotent_restart_keeps_data_and_stop_frees_the_port(tmp_path
         broker.stop()
 
 
-def test_busy_port_is_refused_with_a_hint(tmp_path):
+def test_busy_port_is_refused_with_a_hint(new_broker):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
-        broker = _broker(tmp_path, **{"broker.port": blocker.getsockname()[1]})
+        broker = new_broker(**{"broker.port": blocker.getsockname()[1]})
         with pytest.raises(BrokerError, match=r"already in use.*--set broker.port="):
             broker.start()
     assert not broker.pid_file.exists()
 
 
-def test_missing_jars_point_at_make_setup(tmp_path):
-    broker = _broker(tmp_path, **{"broker.classpath_file": str(tmp_path / "nothing.classpath")})
+def test_missing_jars_point_at_make_setup(new_broker, tmp_path):
+    broker = new_broker(**{"broker.classpath_file": str(tmp_path / "nothing.classpath")})
     with pytest.raises(BrokerError, match="make setup"):
         broker.start()
 
