@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
+from kafka.errors import KafkaError
+
 from streaming.config import BrokerSettings, KafkaSettings
 from streaming.errors import BrokerError
 from streaming.infra import kafka_admin
@@ -136,7 +138,7 @@ class KafkaBroker:
                 with kafka_admin.admin_client(self.bootstrap_servers, self.kafka.client_properties) as admin:
                     topics = sorted(t for t in admin.list_topics() if not t.startswith("__"))
                     answering = True
-            except Exception as exc:  # noqa: BLE001 - status reports, it never fails on a sick broker
+            except (BrokerError, KafkaError, OSError) as exc:  # status reports; a sick broker is a state
                 log.debug("broker at %s does not answer: %s", self.bootstrap_servers, exc)
         return BrokerStatus(
             running=pid is not None,
