@@ -240,7 +240,7 @@ class HybridJpegDecoder:
             try:
                 decoded = decode_jpeg(files, mode=ImageReadMode.RGB, device=self.device)  # [(3, H, W)]
             except RuntimeError as exc:  # one bad file fails the whole call: the reference redoes the chunk
-                log.debug("GPU decode of %d images failed (%s); decoding them on the host", len(files), exc)
+                log.warning("GPU decode of %d images failed (%s); decoding them on the host", len(files), exc)
                 for pos in taken:
                     out[pos] = self._reference(images[order[pos]], order[pos], errors).to(self.device)  # type: ignore[arg-type]
                 continue
