@@ -82,7 +82,8 @@ def parse_posts(raw: DataFrame, job: JobSettings, keep_values: bool = False) -> 
     """Kafka rows -> post columns, ``dlq_reason``/``dlq_detail`` (null when valid) and the source
     columns (key, value kept for rejected rows, topic, partition, offset, timestamp).
 
-    ``keep_values`` keeps the original value of valid rows too (a later stage may still reject them)."""
+    ``keep_values`` keeps the original value of valid rows too (a later stage may still reject them).
+    """
     result = _validation_udf(ValidationLimits.from_settings(job))(F.col("value"))
     with_result = raw.select(
         F.col("key"),
@@ -93,10 +94,10 @@ def parse_posts(raw: DataFrame, job: JobSettings, keep_values: bool = False) -> 
         F.col("timestamp").alias("source_timestamp"),
         result.alias("_result"),
     )
-    rejected = F.col("_result.dlq_reason").isNotNull() | F.lit(keep_values)
+    keep_value = F.col("_result.dlq_reason").isNotNull() | F.lit(keep_values)
     return with_result.select(
         *(F.col(f"_result.{name}").alias(name) for name in _RESULT_COLUMNS),
-        *(F.when(rejected, F.col("value")).alias("value") if name == "value" else F.col(name)
+        *(F.when(keep_value, F.col("value")).alias("value") if name == "value" else F.col(name)
           for name in SOURCE_COLUMNS),
     )
 

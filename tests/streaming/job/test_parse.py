@@ -6,11 +6,13 @@ import base64
 import json
 import random
 import time
+from datetime import datetime
 from typing import Any
 
 import jsonschema
 import pytest
 
+from streaming.config import JobSettings
 from streaming.events import load_schema
 from streaming.infra import kafka_admin
 from streaming.infra.spark import kafka_options
@@ -106,3 +108,31 @@ def test_every_event_comes_out_once_valid_or_dead_lettered_with_its_reason(scout
     assert set(found) == set(expected_dlq)
     print(f"parse query: {N_VALID + len(expected_dlq)} events in {elapsed:.1f}s, "  # noqa: T201
           f"{len(batch_ids)} micro-batches")
+
+
+def test_parse_on_a_batch_frame_keeps_value_only_where_asked_and_dead_letters_null_values(spark):
+    rows = [(b"anna", json.dumps(valid_event(1)).encode(), "posts", 0, 10, datetime(2026, 1, 2, 3, 4, 5)),
+            (b"bob", b"[]", "posts", 1, 11, datetime(2026, 1, 2, 3, 4, 6)),
+            (None, None, "posts", 1, 12, datetime(2026, 1, 2, 3, 4, 7))]
+    raw = spark.createDataFrame(
+        rows, "key binary, value binary, topic string, partition int, offset long, timestamp timestamp")
+    parsed = {row.source_offset: row for row in parse_posts(raw, JobSettings()).collect()}
+    assert parsed[10].dlq_reason is None and parsed[10].value is None and parsed[10].post_id == "p00001"
+    assert parsed[10].hashtags == ["travel"] and parsed[10].sponsored is False
+    assert parsed[11].dlq_reason == "not_an_object" and parsed[11].value == b"[]"
+    assert parsed[12].dlq_reason == "bad_json" and parsed[12].post_id is None
+    kept = parse_posts(raw, JobSettings(), keep_values=True).where("source_offset = 10").collect()
+    assert kept[0].value == rows[0][1]
+    assert valid_posts(parse_posts(raw, JobSettings())).columns == [
+        "schema", "post_id", "influencer", "ts", "caption", "hashtags", "usertags", "image_uri",
+        "image_path", "image_b64", "likes", "comments", "sponsored", "key", "source_topic",
+        "source_partition", "source_offset", "source_timestamp"]
+    letters = {json.loads(row.value)["source_offset"]: (row.key, json.loads(row.value))
+               for row in to_dlq_records(dead_letters(parse_posts(raw, JobSettings()))).collect()}
+    assert letters[11][0] == b"bob" and letters[11][1]["original_b64"] == base64.b64encode(b"[]").decode()
+    assert letters[11][1]["source_timestamp"] == "2026-01-02T03:04:06.000Z"
+    assert letters[12] == (None, {
+        "schema": 1, "stage": "parse", "reason": "bad_json",
+        "detail": "the record has no value (a tombstone)", "source_topic": "posts",
+        "source_partition": 1, "source_offset": 12,
+        "source_timestamp": "2026-01-02T03:04:07.000Z", "original_b64": None})
