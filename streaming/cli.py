@@ -33,6 +33,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("streaming.replay_cli", "replay", "replay"),
     ("streaming.service.cli", "serve", "serve"),
     ("streaming.job.cli", "stream", "stream"),
+    ("streaming.bench.cli", "app", "bench"),
 ]
 
 

@@ -92,6 +92,16 @@ class SimilarityIndex:
         """Replaced or removed vectors still held by the HNSW graph (always 0 when exact)."""
         return self._stale
 
+    def memory_bytes(self) -> int:
+        """Bytes of the vectors, ids and graph FAISS holds (the Python id maps not included)."""
+        with self._lock:
+            n = int(self._index.ntotal)
+            if self.kind == "exact":
+                return n * (self.dim * 4 + 8)  # float32 rows + the int64 id of each row
+            hnsw = self._index.hnsw
+            graph = hnsw.neighbors.size() * 4 + hnsw.offsets.size() * 8 + hnsw.levels.size() * 4
+            return n * self.dim * 4 + int(graph) + self._live.nbytes
+
     def vector(self, influencer: str) -> np.ndarray:
         """The stored unit vector of one influencer, (d,) float32."""
         with self._lock:

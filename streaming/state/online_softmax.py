@@ -174,15 +174,17 @@ def update(
     a = adjusted_scores(s_new, ts_seconds, tau_seconds)  # (k,)
     ts = np.zeros(k) if ts_seconds is None else np.asarray(ts_seconds, dtype=np.float64)
     assert ts.shape == (k,), f"ts_seconds must be ({k},), got {ts.shape}"
-    if not np.isfinite(a).all() or not np.isfinite(h_new).all():
-        raise AttentionStateError("post scores, times and vectors must be finite")
+    a_max = float(a.max())
+    if not (math.isfinite(a_max) and math.isfinite(float(a.min()))):
+        raise AttentionStateError("post scores and times must be finite")
 
-    m_star = max(state.m, float(a.max()))
-    with np.errstate(over="ignore", under="ignore"):
-        w = np.exp(a - m_star)  # (k,), each in (0, 1]
-        carry = math.exp(state.m - m_star) if state.n else 0.0
+    m_star = max(state.m, a_max)
+    w = np.exp(a - m_star)  # (k,), each in [0, 1]; tiny terms underflow to 0 silently
+    carry = math.exp(state.m - m_star) if state.n else 0.0
     z = state.z * carry + float(w.sum())
     s = state.s * carry + w @ h_new  # (H,)
+    if not np.isfinite(s).all():
+        raise AttentionStateError("post vectors h must be finite")
 
     top = state.top
     if top_k:

@@ -74,7 +74,7 @@ def test_huge_score_ranges_do_not_overflow() -> None:
     posts = _posts(rng, 300)
     posts["scores"] = rng.uniform(-5e4, 5e4, 300)  # exp() of these overflows float64 a thousandfold
     posts["scores"][:3] = [4e4, 4e4 + 0.5, 4e4 - 0.25]  # a few posts share almost all the weight
-    with np.errstate(all="raise"):
+    with np.errstate(over="raise", invalid="raise"):
         state = _feed(posts, rng, tau=None, top_k=3)
         got = embedding(state)
     expected = recompute(posts["scores"], posts["h"])
@@ -149,5 +149,9 @@ def test_empty_batch_keeps_the_state_and_bad_scores_are_refused() -> None:
         embedding(empty)
     with pytest.raises(AttentionStateError, match="finite"):
         update(empty, np.array([np.nan]), np.ones((1, DIM)), np.zeros(1), None, None, 0)
+    with pytest.raises(AttentionStateError, match="finite"):
+        update(empty, np.array([0.0, np.inf]), np.ones((2, DIM)), np.zeros(2), None, None, 0)
+    with pytest.raises(AttentionStateError, match="finite"):
+        update(empty, np.zeros(1), np.full((1, DIM), np.nan), np.zeros(1), None, None, 0)
     with pytest.raises(AttentionStateError, match="times"):
         update(empty, np.zeros(1), np.ones((1, DIM)), None, None, 3600.0, 0)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""`scout bench …`: measured claims. Each benchmark imports only what it measures, lazily."""
