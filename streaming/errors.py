@@ -52,3 +52,7 @@ class ReplayError(ScoutError):
 
 class StreamJobError(ScoutError):
     """The streaming query stopped with an error; the message carries the first line of its cause."""
+
+
+class PrometheusError(ScoutError):
+    """The local Prometheus server could not be started, queried or stopped."""

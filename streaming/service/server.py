@@ -1,0 +1,63 @@
+"""Run the service's uvicorn server in a background thread of the current process.
+
+For the demo driver and the tests, which need the real HTTP server (browsers, Prometheus, the load
+generator) beside other work; ``scout serve`` runs uvicorn in the foreground instead.
+
+    with BackgroundServer(create_app(settings), port=0) as server:
+        print(server.url)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from streaming.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundServer:
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="scout-service", daemon=True)
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start serving and return once the socket accepts requests (the lifespan has run)."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise ServiceError(f"the service on {self.host}:{self.port} stopped while starting")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServiceError(f"the service did not start within {timeout_s:.0f}s")
+            time.sleep(0.05)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]  # the real one when port=0
+        log.info("service at %s", self.url)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=timeout_s)
+        if self._thread.is_alive():
+            log.warning("the service thread did not stop within %.0fs", timeout_s)
+
+    def __enter__(self) -> BackgroundServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
