@@ -83,7 +83,7 @@ def parse_post(raw: bytes | str) -> PostMeta:
     ts_raw = node.get("taken_at_timestamp")
     if isinstance(ts_raw, bool) or not isinstance(ts_raw, int | float):
         raise RecordFormatError("no_timestamp", f"taken_at_timestamp is {ts_raw!r}")
-    caption = "\n".join(str(n.get("text", "")) for n in _edges(node, "edge_media_to_caption"))
+    caption = "\n".join(str(n.get("text") or "") for n in _edges(node, "edge_media_to_caption"))
     usertags = tuple(
         str(n["user"]["username"])
         for n in _edges(node, "edge_media_to_tagged_user")
@@ -136,9 +136,7 @@ def build_post(
         "accessibility_caption": accessibility_caption,
         "is_video": is_video,
         "edge_media_to_tagged_user": {
-            "edges": [
-                {"node": {"user": {"username": u}, "x": 0.5, "y": 0.5}} for u in usertags
-            ]
+            "edges": [{"node": {"user": {"username": u}, "x": 0.5, "y": 0.5}} for u in usertags]
         },
         "edge_media_to_caption": {"edges": [{"node": {"text": caption}}] if caption else []},
         "caption_is_edited": False,

@@ -1,0 +1,346 @@
+"""The dataset as Spark DataFrames, for the full public copy (10 M posts): Spark parallelises over files.
+
+    ds = read_dataset_spark(spark, "data/instagram")
+    ds.posts        # the PostRecord columns, one row per post with readable metadata
+    ds.counts()     # posts, posts_missing_metadata, posts_bad_metadata, duplicate_mapping_rows
+
+The metadata files are read as whole texts (unpacked ``info/`` folders) and, for the zipped parts,
+member by member inside the executors (one task per archive); the GraphQL parsing mirrors
+training.dataset.info_json so both readers give the same rows. Input is a dataset *folder* (its
+info may stay zipped in parts); a copy zipped as a whole is for the Python reader, or unzip it.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from training.dataset import layout
+from training.dataset.categories import CATEGORIES, LABEL_FIXES
+from training.errors import DatasetError
+
+_QUOTED = r"""['"]([^'"]+)['"]"""
+_HASHTAG = r"(?U)#(\w+)"  # Java's \w is ASCII without (?U); info_json.HASHTAG_PATTERN in Python
+_MAX_DEPTH = 3
+
+_COUNT = T.StructType([T.StructField("count", T.LongType())])
+
+
+def _edges_of(node: T.DataType) -> T.StructType:
+    """GraphQL's {"edges": [{"node": ...}]}."""
+    return T.StructType([T.StructField("edges", T.ArrayType(T.StructType([T.StructField("node", node)])))])
+
+
+_NODE = T.StructType(
+    [
+        T.StructField("taken_at_timestamp", T.DoubleType()),
+        T.StructField(
+            "edge_media_to_caption", _edges_of(T.StructType([T.StructField("text", T.StringType())]))
+        ),
+        T.StructField(
+            "edge_media_to_tagged_user",
+            _edges_of(
+                T.StructType(
+                    [T.StructField("user", T.StructType([T.StructField("username", T.StringType())]))]
+                )
+            ),
+        ),
+        T.StructField("edge_media_preview_like", _COUNT),
+        T.StructField("edge_liked_by", _COUNT),
+        T.StructField("edge_media_to_comment", _COUNT),
+        T.StructField("edge_media_preview_comment", _COUNT),
+        T.StructField("edge_media_to_parent_comment", _COUNT),
+        T.StructField(
+            "edge_media_to_sponsor_user",
+            _edges_of(
+                T.StructType(
+                    [T.StructField("sponsor", T.StructType([T.StructField("username", T.StringType())]))]
+                )
+            ),
+        ),
+        T.StructField("is_paid_partnership", T.BooleanType()),
+        T.StructField("is_video", T.BooleanType()),
+        T.StructField("accessibility_caption", T.StringType()),
+    ]
+)
+_INFO = T.StructType(
+    [
+        *_NODE.fields,
+        T.StructField("graphql", T.StructType([T.StructField("shortcode_media", _NODE)])),
+        T.StructField("data", T.StructType([T.StructField("shortcode_media", _NODE)])),
+        T.StructField("node", _NODE),
+    ]
+)
+_MEMBERS = T.StructType([T.StructField("file_name", T.StringType()), T.StructField("value", T.StringType())])
+
+
+@dataclass(frozen=True)
+class DatasetFolders:
+    influencers: Path
+    mapping: Path
+    info_dirs: tuple[Path, ...]
+    info_zips: tuple[Path, ...]
+    image_dirs: tuple[Path, ...]
+
+
+def locate(root: str | Path) -> DatasetFolders:
+    """The layout's files under ``root`` without listing the (huge) info and image folders."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a dataset folder (the Spark reader needs one; unzip the copy)")
+    meta: dict[str, Path] = {}
+    info_dirs, image_dirs, zips = [], [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        if here.name in (layout.INFO_DIR, layout.IMAGE_DIR):
+            (info_dirs if here.name == layout.INFO_DIR else image_dirs).append(here)
+            dirnames.clear()
+            continue
+        for name in sorted(filenames):
+            if name in (layout.INFLUENCERS_FILE, layout.MAPPING_FILE):
+                meta.setdefault(name, here / name)
+            elif name.lower().endswith(".zip"):
+                zips.append(here / name)
+        dirnames.sort()
+        if len(here.relative_to(root).parts) >= _MAX_DEPTH:
+            dirnames.clear()
+    for name in (layout.INFLUENCERS_FILE, layout.MAPPING_FILE):
+        if name not in meta:
+            raise DatasetError(f"no {name} under {root}; is this a copy of the influencer dataset?")
+    return DatasetFolders(
+        meta[layout.INFLUENCERS_FILE],
+        meta[layout.MAPPING_FILE],
+        tuple(info_dirs),
+        tuple(zips),
+        tuple(image_dirs),
+    )
+
+
+def _fields(line: Column, expected: int) -> Column:
+    """Tab-separated fields, or whitespace-separated when the tabs do not give ``expected``."""
+    by_tab = F.split(line, "\t")
+    return F.when(F.size(by_tab) == expected, by_tab).otherwise(F.split(F.trim(line), r"\s+", expected))
+
+
+def _numbered_lines(spark: SparkSession, path: Path) -> DataFrame:
+    lines = spark.read.text(str(path)).withColumn("line_no", F.monotonically_increasing_id())
+    return lines.where(F.trim("value") != "").where(~F.trim("value").rlike(r"^[=\-+|\s]+$"))
+
+
+def _labels(spark: SparkSession, path: Path) -> DataFrame:
+    """username -> canonical label: first valid row wins, as in mapping.parse_influencers."""
+    parts = _numbered_lines(spark, path).select("line_no", _fields(F.col("value"), 5).alias("f"))
+    raw = F.lower(F.trim(F.get("f", 1)))
+    fixes = F.create_map(*[F.lit(x) for pair in LABEL_FIXES.items() for x in pair])
+    label = F.when(raw.isin(*CATEGORIES), raw).otherwise(fixes[raw])
+    numeric = [F.regexp_replace(F.trim(F.get("f", i)), ",", "").rlike(r"^\d+$") for i in (2, 3, 4)]
+    rows = parts.where((F.size("f") == 5) & numeric[0] & numeric[1] & numeric[2])
+    rows = rows.where(F.lower(F.trim(F.get("f", 0))) != "username")
+    rows = rows.select("line_no", F.trim(F.get("f", 0)).alias("influencer"), label.alias("label"))
+    first = Window.partitionBy("influencer").orderBy("line_no")
+    valid = rows.where(F.col("label").isNotNull() & (F.col("influencer") != ""))
+    return valid.withColumn("k", F.row_number().over(first)).where("k = 1").select("influencer", "label")
+
+
+def _mapping(spark: SparkSession, path: Path) -> DataFrame:
+    """One row per (influencer, json_name) with its images in first-seen order and its row count."""
+    parts = _numbered_lines(spark, path).select("line_no", _fields(F.col("value"), 3).alias("f"))
+    rows = (
+        parts.where(F.lower(F.trim(F.get("f", 0))) != layout.MAPPING_HEADER[0].lower())
+        .select(
+            "line_no",
+            F.trim(F.get("f", 0)).alias("influencer"),
+            F.trim(F.get("f", 1)).alias("json_name"),
+            F.when(F.size("f") >= 3, F.regexp_extract_all(F.get("f", 2), F.lit(_QUOTED), 1))
+            .otherwise(F.array().cast("array<string>"))
+            .alias("images"),
+        )
+        .where((F.col("influencer") != "") & F.col("json_name").isNotNull() & (F.col("json_name") != ""))
+    )
+    grouped = rows.groupBy("influencer", "json_name").agg(
+        F.array_sort(F.collect_list(F.struct("line_no", "images"))).alias("rows"), F.count("*").alias("n")
+    )
+    return grouped.select(
+        "influencer",
+        "json_name",
+        "n",
+        F.array_distinct(F.flatten(F.transform("rows", lambda r: r["images"]))).alias("images"),
+    )
+
+
+def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        for zip_path in batch["zip"]:
+            with zipfile.ZipFile(zip_path) as archive:
+                names = [n for n in archive.namelist() if n.endswith(layout.INFO_SUFFIX)]
+                for start in range(0, len(names), 2048):
+                    chunk = names[start : start + 2048]
+                    yield pd.DataFrame(
+                        {
+                            "file_name": [n.rsplit("/", 1)[-1] for n in chunk],
+                            "value": [archive.read(n).decode("utf-8", errors="replace") for n in chunk],
+                        }
+                    )
+
+
+def _info_texts(spark: SparkSession, folders: DatasetFolders) -> DataFrame:
+    frames = []
+    for info_dir in folders.info_dirs:
+        texts = spark.read.option("wholetext", True).option("pathGlobFilter", f"*{layout.INFO_SUFFIX}")
+        frames.append(
+            texts.text(str(info_dir)).select(F.col("_metadata.file_name").alias("file_name"), "value")
+        )
+    if folders.info_zips:
+        paths = spark.createDataFrame([(str(p),) for p in folders.info_zips], "zip string")
+        frames.append(paths.repartition(len(folders.info_zips)).mapInPandas(_zip_members, _MEMBERS))
+    if not frames:
+        return spark.createDataFrame([], _MEMBERS)
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    first = Window.partitionBy("file_name").orderBy(F.lit(0))
+    return union.withColumn("k", F.row_number().over(first)).where("k = 1").drop("k")
+
+
+def _parsed(info: DataFrame) -> DataFrame:
+    """GraphQL text -> the post columns (ts null when the file is unusable), as info_json.parse_post."""
+    raw = F.from_json("value", _INFO)
+    top = F.struct(*[raw[f.name].alias(f.name) for f in _NODE.fields])
+    node = (
+        F.when(raw["graphql"]["shortcode_media"].isNotNull(), raw["graphql"]["shortcode_media"])
+        .when(raw["data"]["shortcode_media"].isNotNull(), raw["data"]["shortcode_media"])
+        .when(raw["node"].isNotNull(), raw["node"])
+        .otherwise(top)
+    )
+    n = F.col("n")
+
+    def edges(name: str) -> Column:
+        return F.filter(F.coalesce(n[name]["edges"], F.array()), lambda e: e["node"].isNotNull())
+
+    caption = F.array_join(
+        F.transform(edges("edge_media_to_caption"), lambda e: F.coalesce(e["node"]["text"], F.lit(""))), "\n"
+    )
+    users = F.transform(edges("edge_media_to_tagged_user"), lambda e: e["node"]["user"]["username"])
+    return (
+        info.select("file_name", node.alias("n"))
+        .select(
+            "file_name",
+            F.lit(True).alias("has_info"),
+            F.timestamp_seconds(n["taken_at_timestamp"]).alias("ts"),
+            caption.alias("caption"),
+            F.filter(users, lambda u: u.isNotNull() & (u != "")).alias("usertags"),
+            F.coalesce(n["edge_media_preview_like"]["count"], n["edge_liked_by"]["count"]).alias("likes"),
+            F.coalesce(
+                n["edge_media_to_comment"]["count"],
+                n["edge_media_preview_comment"]["count"],
+                n["edge_media_to_parent_comment"]["count"],
+            ).alias("comments"),
+            (
+                (F.size(edges("edge_media_to_sponsor_user")) > 0)
+                | F.coalesce(n["is_paid_partnership"], F.lit(False))
+            ).alias("sponsored"),
+            F.coalesce(n["is_video"], F.lit(False)).alias("is_video"),
+            n["accessibility_caption"].alias("accessibility_caption"),
+        )
+        .withColumn(
+            "hashtags",
+            F.array_distinct(F.transform(F.regexp_extract_all("caption", F.lit(_HASHTAG), 1), F.lower)),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SparkDataset:
+    posts: DataFrame  # influencer, label, post_id, ts, caption, hashtags, usertags, likes, comments,
+    #                   sponsored, is_video, image_paths, accessibility_caption
+    mapped: DataFrame  # influencer, json_name, n (rows), images, has_info, readable
+
+    def counts(self) -> dict[str, int]:
+        row = self.mapped.agg(
+            F.count("*").alias("posts_mapped"),
+            F.sum(F.when(F.col("readable"), 1).otherwise(0)).alias("posts"),
+            F.sum(F.when(~F.col("has_info"), 1).otherwise(0)).alias("posts_missing_metadata"),
+            F.sum(F.when(F.col("has_info") & ~F.col("readable"), 1).otherwise(0)).alias("posts_bad_metadata"),
+            F.sum(F.col("n") - 1).alias("duplicate_mapping_rows"),
+        ).first()
+        return {key: int(value or 0) for key, value in row.asDict().items()}
+
+
+def read_dataset_spark(spark: SparkSession, root: str | Path) -> SparkDataset:
+    folders = locate(root)
+    labels = _labels(spark, folders.influencers)
+    mapping = _mapping(spark, folders.mapping).withColumn(
+        "file_name", F.concat_ws("-", "influencer", "json_name")
+    )
+    parsed = _parsed(_info_texts(spark, folders))
+    joined = mapping.join(parsed, "file_name", "left")
+    mapped = joined.select(
+        "influencer",
+        "json_name",
+        "n",
+        "images",
+        F.coalesce("has_info", F.lit(False)).alias("has_info"),
+        F.col("ts").isNotNull().alias("readable"),
+        *[c for c in parsed.columns if c not in ("file_name", "has_info")],
+    )
+    images = _existing_images(spark, folders)
+    slots = (
+        mapped.where("readable")
+        .select("influencer", "json_name", F.posexplode("images").alias("pos", "image"))
+        .withColumn("member", F.concat_ws("-", "influencer", "image"))
+    )
+    kept = (
+        slots.join(images, "member")
+        .groupBy("influencer", "json_name")
+        .agg(F.array_sort(F.collect_list(F.struct("pos", "path"))).alias("found"))
+    )
+    posts = (
+        mapped.where("readable")
+        .join(kept, ["influencer", "json_name"], "left")
+        .join(labels, "influencer", "left")
+        .select(
+            "influencer",
+            "label",
+            F.regexp_replace("json_name", f"\\{layout.INFO_SUFFIX}$", "").alias("post_id"),
+            "ts",
+            "caption",
+            "hashtags",
+            "usertags",
+            "likes",
+            "comments",
+            "sponsored",
+            "is_video",
+            F.coalesce(F.transform("found", lambda f: f["path"]), F.array().cast("array<string>")).alias(
+                "image_paths"
+            ),
+            "accessibility_caption",
+        )
+    )
+    return SparkDataset(posts=posts, mapped=mapped)
+
+
+def _existing_images(spark: SparkSession, folders: DatasetFolders) -> DataFrame:
+    """member name -> local path of every image file (listed by Spark; contents are not read)."""
+    frames = [
+        spark.read.format("binaryFile")
+        .load(str(d))
+        .select(
+            F.col("_metadata.file_name").alias("member"),
+            F.concat(F.lit(str(d) + "/"), F.col("_metadata.file_name")).alias("path"),
+        )
+        for d in folders.image_dirs
+    ]
+    if not frames:
+        return spark.createDataFrame([], "member string, path string")
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union.dropDuplicates(["member"])
