@@ -7,7 +7,7 @@ const SIMILAR_K = 8;
 const FEED_MAX = 50;
 
 const $ = (id) => document.getElementById(id);
-const state = { offset: 0, selected: null, searchTimer: null };
+const state = { offset: 0, selected: null, searchTimer: null, refreshTimer: null };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -188,7 +188,13 @@ function connectFeed() {
   source.addEventListener("reclassified", (message) => {
     const event = JSON.parse(message.data);
     addFeedItem(event);
-    if (event.influencer === state.selected) openInfluencer(event.influencer, true);
+    // The profile update travels on its own topic; give it a moment, then refresh what is shown.
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(() => {
+      loadCategories();
+      search(false);
+      if (state.selected) openInfluencer(state.selected, true);
+    }, 500);
   });
   source.addEventListener("error", () => {
     $("feed-state").textContent = "reconnecting…";

@@ -1,0 +1,169 @@
+"""The web page in headless Chromium against `scout serve` reading profiles from the real broker:
+search, open an influencer, follow a similar one, and see a reclassification arrive live.
+
+Screenshots go to artifacts/screenshots/. Uses Debian's /usr/bin/chromium through Playwright's
+Python package (no browser download); skipped when either is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streaming.infra.kafka_admin import produce
+from tests.conftest import ROOT, free_port
+from tests.streaming.service.conftest import LABELS
+from tests.streaming.service.showcase import (
+    MOVER,
+    SHOWCASE,
+    backlog_reclassifications,
+    move_events,
+    showcase_profiles,
+)
+
+pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
+
+CHROMIUM = os.environ.get("SCOUT_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+IMAGES_LOADED = (
+    "[...document.querySelectorAll('#top-posts img')].every(i => i.complete && i.naturalWidth > 0)"
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+    pytest.mark.skipif(shutil.which("java") is None, reason="the broker needs Java"),
+]
+
+def wait_for_category(url: str, name: str, category: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/api/influencers/{name}", timeout=5) as response:
+            if json.load(response)["category"] == category:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"{name} did not become {category} within {timeout_s:.0f}s")
+
+
+def toml_config(settings: Any, port: int, image_root: Path) -> str:
+    topics = settings.kafka.topics
+    return "\n".join([
+        "[kafka]", f"bootstrap_servers = {json.dumps(settings.kafka.bootstrap_servers)}",
+        "[kafka.topics]", *(f"{key} = {json.dumps(value)}" for key, value in topics.model_dump().items()),
+        "[job]", f"image_roots = [{json.dumps(str(image_root))}]",
+        "[service]", f"port = {port}", "load_model = false", "",
+    ])
+
+
+@pytest.fixture
+def served(scout_settings: Callable[..., Any], tmp_path: Path) -> Iterator[tuple[str, Any, Path]]:
+    """`scout serve` in its own process over per-test topics filled with the showcase profiles."""
+    settings = scout_settings(unique=True)
+    image_root = tmp_path / "images"
+    image_root.mkdir()
+    produce(settings.kafka.bootstrap_servers, settings.kafka.topics.profiles, showcase_profiles(image_root))
+    produce(settings.kafka.bootstrap_servers, settings.kafka.topics.reclassified, backlog_reclassifications())
+    port = free_port()
+    config = tmp_path / "scout.toml"
+    config.write_text(toml_config(settings, port, image_root))
+    log_file = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "streaming.cli", "--config", str(config), "serve"],
+                               cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "scout serve was not ready within 120s"
+            try:
+                if urllib.request.urlopen(f"{url}/health/ready", timeout=2).status == 200:
+                    break
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.3)
+        yield url, settings, image_root
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_file.close()
+
+
+def test_search_open_similar_and_live_reclassification(served: tuple[str, Any, Path]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, settings, image_root = served
+    bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 960})
+            page.goto(url)
+            expect(page.locator("#results li")).to_have_count(len(SHOWCASE))
+            expect(page.locator("#status")).to_contain_text("ok")
+
+            page.fill("#search", "wan")
+            expect(page.locator("#results li")).to_have_count(1)
+            page.fill("#search", "")
+            page.select_option("#category", "travel")
+            expect(page.locator("#results li")).to_have_count(3)
+            page.locator("#results li", has_text="wander.ines").click()
+
+            expect(page.locator("#profile-name")).to_have_text("wander.ines")
+            expect(page.locator("#profile-category")).to_have_text("travel")
+            expect(page.locator("#probabilities .bar-label")).to_have_count(len(LABELS))
+            expect(page.locator("#top-posts figure")).to_have_count(3)
+            expect(page.locator("#top-posts p").first).to_have_text("Lost in the blue streets of Chefchaouen")
+            page.wait_for_function(IMAGES_LOADED)
+            cards = page.locator("#similar .card")
+            expect(cards).to_have_count(8)
+            first_two = [cards.nth(i).get_attribute("data-influencer") for i in range(2)]
+            assert set(first_two) == {"trail_tom", "nomad.kai"}, first_two  # the travel cluster first
+            page.evaluate("window.__loadedOnce = true")
+            page.screenshot(path=str(SCREENSHOTS / "influencer.png"), full_page=True)
+
+            cards.first.click()
+            expect(page.locator("#profile-name")).to_have_text(first_two[0])
+            assert page.url.endswith(f"#/influencer/{first_two[0]}")
+
+            expect(page.locator("#feed li")).to_have_count(2)  # the backlog, newest first
+            expect(page.locator("#feed li").first).to_contain_text("luca_eats")
+            # wander.ines turns out to post mostly about food: profile update plus reclassification.
+            profile, change = move_events(image_root)
+            produce(bootstrap, topics.profiles, [profile])  # the job's order: profiles, then changes
+            wait_for_category(url, MOVER, "food")
+            produce(bootstrap, topics.reclassified, [change])
+            item = page.locator("#feed li[data-influencer='wander.ines']")
+            expect(item).to_have_count(1, timeout=30_000)
+            expect(item).to_contain_text("travel → food")
+            assert page.evaluate("window.__loadedOnce") is True  # arrived without a reload
+            expect(page.locator("#feed li").first).to_have_attribute("data-influencer", MOVER)
+            item.click()
+            expect(page.locator("#profile-category")).to_have_text("food", timeout=15_000)
+            # The list under the travel filter is refreshed: wander.ines left it.
+            expect(page.locator("#results li")).to_have_count(2)
+            page.wait_for_function(IMAGES_LOADED)
+            page.screenshot(path=str(SCREENSHOTS / "live-feed.png"), full_page=True)
+        finally:
+            browser.close()
+
