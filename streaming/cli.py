@@ -30,6 +30,8 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("streaming.demo", "demo", "demo"),
     ("training.cli_data", "generate", "generate"),
     ("training.cli_data", "dataset_app", "dataset"),
+    ("training.cli_train", "train", "train"),
+    ("training.cli_train", "evaluate", "evaluate"),
     ("streaming.replay_cli", "replay", "replay"),
     ("streaming.service.cli", "serve", "serve"),
     ("streaming.job.cli", "stream", "stream"),

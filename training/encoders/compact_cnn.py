@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CompactCNNConfig:
-    image_size: int = 64
+    image_size: int = 32  # the synthetic world's motifs survive 32 px; CPU training stays in minutes
     width: int = 16
     feature_dim: int = 128
     num_classes: int = 9
@@ -77,6 +77,7 @@ class CNNTrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     seed: int = 0
+    max_images_per_epoch: int = 24_000  # a fresh random sample each epoch bounds CPU time
 
 
 def train_compact_cnn(
@@ -99,14 +100,15 @@ def train_compact_cnn(
     pre = Preprocess(config.image_size, HALF, HALF)
     net = CompactCNN(config).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=train.lr, weight_decay=train.weight_decay)
-    steps = train.epochs * max(1, -(-len(images) // train.batch_size))
+    per_epoch = min(len(images), train.max_images_per_epoch)
+    steps = train.epochs * max(1, -(-per_epoch // train.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train.lr, total_steps=steps)
     all_images = torch.from_numpy(images)
     all_labels = torch.from_numpy(labels.astype(np.int64))
     losses: list[float] = []
     for epoch in range(train.epochs):
         net.train()
-        order = torch.from_numpy(rng.permutation(len(images)))
+        order = torch.from_numpy(rng.permutation(len(images))[: train.max_images_per_epoch])
         total, correct, loss_sum = 0, 0, 0.0
         bar = tqdm(
             range(0, len(order), train.batch_size), desc=f"image CNN epoch {epoch + 1}", disable=not progress
@@ -123,7 +125,7 @@ def train_compact_cnn(
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += float(loss) * len(idx)
+            loss_sum += float(loss.detach()) * len(idx)
             total += len(idx)
             correct += int((logits.argmax(1) == y).sum())
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")

@@ -40,12 +40,14 @@ class TextEncoderConfig:
 
 
 def post_text(caption: str, hashtags: Iterable[str] = (), usertags: Iterable[str] = ()) -> str:
-    """The text of a post as the encoder reads it: caption, then #hashtags, then @usertags."""
-    parts = [caption.strip()]
-    tags = " ".join(f"#{t.lstrip('#')}" for t in hashtags if t.strip("# "))
-    users = " ".join(f"@{u.lstrip('@')}" for u in usertags if u.strip("@ "))
-    parts.extend(p for p in (tags, users) if p)
-    return " ".join(p for p in parts if p)
+    """The text of a post as the encoder reads it: the caption, then the #hashtags and @usertags
+    the caption does not already contain (captions usually carry their hashtags inline)."""
+    caption = caption.strip()
+    words = {w.lower().rstrip(".,!?") for w in caption.split()}
+    tags = [f"#{t.strip().lstrip('#')}" for t in hashtags if t.strip("# ")]
+    users = [f"@{u.strip().lstrip('@')}" for u in usertags if u.strip("@ ")]
+    extra = [t for t in tags + users if t.lower() not in words]
+    return " ".join([caption, *extra]) if caption else " ".join(extra)
 
 
 def resolve_text_model_path(path: str | None) -> Path:
@@ -99,8 +101,10 @@ class TextEncoder:
         """(n,) texts -> (n, D) float32, L2-normalised; n may be 0."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = self.config.batch_size
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
         for start in range(0, len(texts), step):
-            chunk = [t if t else "" for t in texts[start : start + step]]
+            rows = order[start : start + step]
+            chunk = [texts[i] if texts[i] else "" for i in rows]
             batch = self.tokenizer(
                 chunk,
                 padding=True,
@@ -112,5 +116,5 @@ class TextEncoder:
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, tokens, 1)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # (b, D)
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out[start : start + len(chunk)] = pooled.float().cpu().numpy()
+            out[rows] = pooled.float().cpu().numpy()
         return out

@@ -1,0 +1,105 @@
+"""`scout train` (a model folder from a dataset) and `scout evaluate` (its comparison report).
+
+scout generate /tmp/world --influencers 60 --posts 30 --seed 7
+scout train /tmp/world --out /tmp/model
+scout evaluate /tmp/world --model /tmp/model --out /tmp/report
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger(__name__)
+
+MODALITY_CHOICES = {"multimodal": ("image", "text"), "text": ("text",), "image": ("image",)}
+
+
+def train(
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder or archive (public layout or a synthetic world).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+    modalities: Annotated[str, typer.Option(help="multimodal, text or image.")] = "multimodal",
+    pooling: Annotated[
+        str, typer.Option(help="attention (the profiler) or mean (the baseline).")
+    ] = "attention",
+    text_encoder: Annotated[
+        str | None,
+        typer.Option(help="Local Hugging Face encoder folder (default: packaged all-MiniLM-L6-v2)."),
+    ] = None,
+    image_backbone: Annotated[
+        str, typer.Option(help="compact_cnn (trained here), resnet18, resnet50, inception_v3 or hf.")
+    ] = "compact_cnn",
+    image_weights: Annotated[
+        str | None,
+        typer.Option(help="Local torchvision state-dict file, or Hugging Face vision folder for hf."),
+    ] = None,
+    cnn_epochs: Annotated[int, typer.Option(help="Epochs of the compact CNN stage.")] = 4,
+    epochs: Annotated[int, typer.Option(help="Maximum profiler epochs (early stopping on validation).")] = 60,
+    window: Annotated[int, typer.Option(help="Posts drawn per influencer per training step.")] = 32,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    cache_dir: Annotated[str, typer.Option(help="Feature cache folder.")] = "build/cache/features",
+    progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
+) -> None:
+    """Train the multimodal post-attentive profiler and write a self-describing model folder.
+
+    Example: scout train /tmp/world --out /tmp/model --epochs 30
+    """
+    from training.encoders.compact_cnn import CNNTrainConfig
+    from training.encoders.image import ImageEncoderConfig
+    from training.encoders.text import TextEncoderConfig
+    from training.pipeline import FeatureConfig
+    from training.train import TrainConfig
+    from training.workflow import train_model
+
+    if modalities not in MODALITY_CHOICES:
+        raise typer.BadParameter(f"--modalities must be one of {', '.join(MODALITY_CHOICES)}")
+    features = FeatureConfig(
+        text=TextEncoderConfig(path=text_encoder),
+        image=ImageEncoderConfig(backbone=image_backbone, weights=image_weights),
+        cnn_train=CNNTrainConfig(epochs=cnn_epochs, seed=seed),
+        cache_dir=cache_dir,
+        device=device,
+        seed=seed,
+    )
+    config = TrainConfig(pooling=pooling, window=window, max_epochs=epochs, seed=seed, device=device)
+    version, metrics = train_model(dataset, out, features, config, MODALITY_CHOICES[modalities], progress)
+    test = metrics["test"]
+    typer.echo(
+        f"model {version} written to {out}: held-out accuracy {test['accuracy']:.3f}, "
+        f"macro-F1 {test['macro_f1']:.3f}, post accuracy {test['post_accuracy']:.3f}"
+    )
+
+
+def evaluate(
+    dataset: Annotated[Path, typer.Argument(help="The dataset the model was trained on.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder written by `scout train`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
+    spark_master: Annotated[
+        str, typer.Option(help="Spark master for the Spark ML baselines; 'none' skips them.")
+    ] = "local[2]",
+    cache_dir: Annotated[
+        str | None, typer.Option(help="Feature cache folder (default: the one used in training).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
+) -> None:
+    """Compare a model with mean pooling + MLP and Spark ML LR/RF/NB, each text-only, image-only and
+    multimodal, on the same held-out influencers; writes metrics.json, report.md and PNGs.
+
+    Example: scout evaluate /tmp/world --model /tmp/model --out /tmp/report
+    """
+    from training.report import METHOD_NAMES
+    from training.workflow import evaluate_model
+
+    metrics = evaluate_model(
+        dataset, model, out, None if spark_master == "none" else spark_master, cache_dir, progress
+    )
+    for method, by_variant in metrics["results"].items():
+        cells = "  ".join(f"{v} {r['macro_f1']:.3f}" for v, r in by_variant.items())
+        typer.echo(f"{METHOD_NAMES.get(method, method):45s} macro-F1  {cells}")
+    typer.echo(f"report: {out / 'report.md'}")

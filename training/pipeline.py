@@ -1,0 +1,177 @@
+"""From a dataset folder to post features, split and bags: the shared first half of `scout train`
+and `scout evaluate`.
+
+Stages, in order:
+  1. read every post once (cached post table), influencer labels, the held-out split;
+  2. text features with the text encoder (cached);
+  3. image encoder: the given pretrained backbone, or the compact CNN trained on the training
+     influencers' post images (cached by dataset, config and split), then image features (cached).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.bags import InfluencerBags, build_bags, post_rows, split_bags
+from training.dataset.reader import open_dataset
+from training.devices import resolve_device
+from training.encoders.compact_cnn import CNNTrainConfig, CompactCNNConfig, train_compact_cnn
+from training.encoders.features import (
+    FeatureCache,
+    PostTable,
+    dataset_fingerprint,
+    decode_table_images,
+    image_features,
+    load_post_table,
+    text_features,
+)
+from training.encoders.image import ImageEncoder, ImageEncoderConfig
+from training.encoders.text import TextEncoder, TextEncoderConfig
+from training.model_dir import MODALITIES
+
+log = logging.getLogger(__name__)
+
+DatasetPath = str | Path | Sequence[str | Path]
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    text: TextEncoderConfig = TextEncoderConfig()
+    image: ImageEncoderConfig = ImageEncoderConfig()
+    cnn: CompactCNNConfig = CompactCNNConfig()
+    cnn_train: CNNTrainConfig = CNNTrainConfig()
+    cache_dir: str | None = "build/cache/features"
+    device: str = "auto"
+    seed: int = 0  # the split of a copy without world.json
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        return cls(
+            text=TextEncoderConfig(**data["text"]),
+            image=ImageEncoderConfig(**data["image"]),
+            cnn=CompactCNNConfig(**data["cnn"]),
+            cnn_train=CNNTrainConfig(**data["cnn_train"]),
+            cache_dir=data.get("cache_dir"),
+            device=data.get("device", "auto"),
+            seed=data.get("seed", 0),
+        )
+
+
+@dataclass
+class Prepared:
+    """Everything the profiler and the baselines train and are evaluated on."""
+
+    roots: list[Path]
+    table: PostTable
+    bags: InfluencerBags
+    split: dict[str, np.ndarray]  # train / val / test -> bag indices
+    blocks: dict[str, np.ndarray]  # modality -> (N, D) float32 features of every table row
+    text: TextEncoderConfig
+    image: ImageEncoderConfig
+    image_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    cnn_losses: list[float] = field(default_factory=list)
+
+    def features(self, modalities: Sequence[str]) -> np.ndarray:
+        """(N, F) with the blocks in MODALITIES order."""
+        return np.concatenate([self.blocks[m] for m in MODALITIES if m in modalities], axis=1)
+
+
+def _roots(path: DatasetPath) -> list[Path]:
+    return [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+
+
+def _topics(roots: list[Path]) -> dict[str, str | None]:
+    from training.synth.meta import load_world_meta
+
+    for root in roots:
+        meta = load_world_meta(root)
+        if meta is not None:
+            return {t.post_id: t.category for truths in meta.posts.values() for t in truths}
+    return {}
+
+
+def prepare(
+    dataset: DatasetPath,
+    config: FeatureConfig = FeatureConfig(),
+    image_state: dict[str, torch.Tensor] | None = None,
+    progress: bool = True,
+) -> Prepared:
+    """Stages 1-3 above. ``image_state`` (e.g. a model folder's compact CNN) skips CNN training."""
+    roots = _roots(dataset)
+    device = resolve_device(config.device)
+    cache = FeatureCache(config.cache_dir, dataset_fingerprint(roots))
+    with open_dataset(roots) as ds:
+        table = load_post_table(ds, cache)
+        labels = {r.username: r.category for r in ds.influencers()}
+        bags = build_bags(table, labels, _topics(roots))
+        split = split_bags(bags, roots, seed=config.seed)
+        text_enc = TextEncoder(config.text, device=device)
+        blocks = {"text": text_features(table, text_enc, cache)}
+        del text_enc
+        cnn_losses: list[float] = []
+        decoded = None
+        if config.image.backbone == "compact_cnn" and image_state is None:
+            decoded = decode_table_images(table, ds, config.cnn.image_size)
+            image_state, cnn_losses = _compact_cnn(
+                table, bags, split, decoded, config, cache, device, progress
+            )
+        image_enc = ImageEncoder(config.image, device=device, state_dict=image_state)
+        if decoded is not None and decoded[0].shape[-1] != image_enc.preprocess.size:
+            decoded = None
+        blocks["image"] = image_features(table, image_enc, cache, decoded=decoded, dataset=ds)
+    return Prepared(
+        roots=roots,
+        table=table,
+        bags=bags,
+        split=split,
+        blocks=blocks,
+        text=config.text,
+        image=config.image,
+        image_state=image_enc.state_dict(),
+        cnn_losses=cnn_losses,
+    )
+
+
+def _compact_cnn(
+    table: PostTable,
+    bags: InfluencerBags,
+    split: dict[str, np.ndarray],
+    decoded: tuple[np.ndarray, np.ndarray],
+    config: FeatureConfig,
+    cache: FeatureCache,
+    device: torch.device,
+    progress: bool,
+) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """Stage 1: the compact CNN on the training influencers' post images, each labelled with its
+    influencer's category. Cached: the same dataset, config and split reuse the weights."""
+    from safetensors.torch import load_file, save_file
+
+    rows = post_rows(bags, split["train"])
+    bag_of_row = np.repeat(split["train"], bags.counts()[split["train"]])
+    pixels, present = decoded
+    rows, bag_of_row = rows[present[rows]], bag_of_row[present[rows]]
+    split_hash = hashlib.sha256(rows.tobytes()).hexdigest()[:16]
+    key = cache.key("cnn", {"cnn": asdict(config.cnn), "train": asdict(config.cnn_train), "rows": split_hash})
+    path = None if cache.root is None else cache.root / f"{key}.safetensors"
+    if path is not None and path.is_file():
+        log.info("compact CNN from cache %s", path)
+        return load_file(str(path)), []
+    log.info("stage 1: training the compact CNN on %d post images", len(rows))
+    net, losses = train_compact_cnn(
+        pixels[rows], bags.labels[bag_of_row], config.cnn, config.cnn_train, device=device, progress=progress
+    )
+    state = {k: v.contiguous() for k, v in net.state_dict().items()}
+    if path is not None:
+        save_file(state, str(path))
+    return state, losses
