@@ -101,13 +101,14 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
 
 @pytest.mark.integration
 @needs_prometheus
-def test_real_prometheus_sees_service_and_job_series_move(tmp_path: Path) -> None:
+def test_real_prometheus_sees_service_and_job_series_move(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
     from streaming.config import load_settings
     from streaming.infra.prometheus import PrometheusServer, ScrapeTarget
     from streaming.metrics.job import serve_job_metrics
     from streaming.service.app import create_app
     from streaming.service.server import BackgroundServer
-    from tests.conftest import free_port
 
     settings = load_settings(None, {"service.materialise": False, "service.load_model": False}, environ={})
     job_metrics = JobMetrics()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tests.streaming.service.conftest import LABELS, T0, iso, profile_event
+from tests.streaming.service.profiles import LABELS, T0, iso, profile_event
 
 MODEL_VERSION = "3f9c2a1b7d4e8a06"
 DIM = 16

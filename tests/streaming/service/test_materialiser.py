@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from streaming.infra.kafka_admin import produce
-from tests.streaming.service.conftest import T0, iso, profile_event
+from tests.streaming.service.profiles import T0, iso, profile_event
 
 pytestmark = pytest.mark.integration
 

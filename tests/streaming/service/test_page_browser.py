@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from streaming.infra.kafka_admin import produce
-from tests.conftest import ROOT, free_port
-from tests.streaming.service.conftest import LABELS
+from tests.streaming.service.profiles import LABELS
 from tests.streaming.service.showcase import (
     MOVER,
     SHOWCASE,
@@ -35,6 +34,7 @@ from tests.streaming.service.showcase import (
 pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
 
 CHROMIUM = os.environ.get("SCOUT_TEST_CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 IMAGES_LOADED = (
     "[...document.querySelectorAll('#top-posts img')].every(i => i.complete && i.naturalWidth > 0)"
@@ -70,7 +70,9 @@ def toml_config(settings: Any, port: int, image_root: Path) -> str:
 
 
 @pytest.fixture
-def served(scout_settings: Callable[..., Any], tmp_path: Path) -> Iterator[tuple[str, Any, Path]]:
+def served(
+    scout_settings: Callable[..., Any], free_port: Callable[[], int], tmp_path: Path
+) -> Iterator[tuple[str, Any, Path]]:
     """`scout serve` in its own process over per-test topics filled with the showcase profiles."""
     settings = scout_settings(unique=True)
     image_root = tmp_path / "images"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.streaming.service.conftest import PER_CATEGORY
+from tests.streaming.service.profiles import PER_CATEGORY
 
 
 def test_list_sorts_filters_and_pages(client: Any) -> None:

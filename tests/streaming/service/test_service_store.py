@@ -9,7 +9,7 @@ import pytest
 
 from streaming.errors import SimilarityIndexError
 from streaming.service.store import ProfileStore, RejectedEvent, decode_event, profile_from_event
-from tests.streaming.service.conftest import DIM, PER_CATEGORY, cluster_events, new_store, profile_event
+from tests.streaming.service.profiles import DIM, PER_CATEGORY, cluster_events, new_store, profile_event
 
 
 def unit(i: int, dim: int = DIM) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 
 from streaming.config import ScoutSettings
 from streaming.service.store import profile_from_event
-from tests.streaming.service.conftest import new_store, png_bytes, profile_event
+from tests.streaming.service.profiles import new_store, png_bytes, profile_event
 
 POSTS = {
     "chef_anna": [("fresh pasta with basil tonight", (220, 180, 40)), ("sourdough bread crust", None)],
