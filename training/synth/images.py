@@ -13,11 +13,10 @@ cluttered, with a smaller off-centre motif. Everything is drawn at the target si
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
 Color = tuple[int, int, int]
@@ -79,7 +78,7 @@ def _pick(rng: np.random.Generator, options: tuple[Color, ...]) -> Color:
 
 
 def _hue(rng: np.random.Generator, base: Color, spread: int = 30) -> Color:
-    r, g, b = rng.integers(-spread, spread + 1, size=3).tolist()
+    r, g, b = (int(x * (2 * spread + 1)) - spread for x in rng.random(3).tolist())
     return (min(255, max(0, base[0] + r)), min(255, max(0, base[1] + g)), min(255, max(0, base[2] + b)))
 
 
@@ -287,24 +286,32 @@ _DRAW: dict[str, Callable[[ImageDraw.ImageDraw, np.random.Generator, Box], None]
 assert set(_DRAW) == set(MOTIFS) == set(DESCRIPTIONS) == set(_BACKGROUNDS), "one drawing per motif"
 
 
-_NOISE_TABLE: np.ndarray | None = None
-_NOISE_TABLE_SIZE = 1 << 21
+_NOISE_TILES = 16  # pre-drawn noise images per (size, noise); each image takes one, shifted
+_noise_cache: dict[tuple[int, float], list[Image.Image]] = {}
+_darken_cache: dict[int, list[int]] = {}
 
 
-def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Standard-normal noise of ``shape``: a random window of one fixed table (fast, deterministic)."""
-    global _NOISE_TABLE
-    if _NOISE_TABLE is None:
-        _NOISE_TABLE = np.random.default_rng(20200420).standard_normal(_NOISE_TABLE_SIZE, dtype=np.float32)
-    n = math.prod(shape)
-    if n >= _NOISE_TABLE_SIZE:
-        return rng.standard_normal(shape, dtype=np.float32)
-    start = int(rng.integers(_NOISE_TABLE_SIZE - n))
-    return _NOISE_TABLE[start : start + n].reshape(shape)
+def _noise_tiles(size: int, noise: float) -> list[Image.Image]:
+    """Gaussian noise images (std ``noise`` on a 0..1 scale) centred on 128, drawn once per process
+    from a fixed seed, so images stay a pure function of their arguments."""
+    key = (size, round(noise, 6))
+    if key not in _noise_cache:
+        rng = np.random.default_rng(20200420)
+        tiles = rng.standard_normal((_NOISE_TILES, size, size, 3), dtype=np.float32) * (noise * 255.0) + 128.0
+        tiles = np.clip(np.rint(tiles), 0, 255).astype(np.uint8)
+        _noise_cache[key] = [Image.fromarray(t, "RGB") for t in tiles]
+    return _noise_cache[key]
 
 
-def render(seed: int, motif: str, styled: bool, size: int, noise: float) -> np.ndarray:
-    """One image as (size, size, 3) uint8, fully determined by its arguments."""
+def _darken(percent: int) -> list[int]:
+    """Lookup table scaling every channel to ``percent`` % (casual images are darker)."""
+    if percent not in _darken_cache:
+        _darken_cache[percent] = [v * percent // 100 for v in range(256)] * 3
+    return _darken_cache[percent]
+
+
+def render(seed: int, motif: str, styled: bool, size: int, noise: float) -> Image.Image:
+    """One (size x size) RGB image, fully determined by its arguments."""
     rng = np.random.default_rng(seed)
     img = Image.new("RGB", (size, size), _hue(rng, _BACKGROUNDS[motif], 12 if styled else 35))
     d = ImageDraw.Draw(img)
@@ -314,22 +321,25 @@ def render(seed: int, motif: str, styled: bool, size: int, noise: float) -> np.n
         for _ in range(int(rng.integers(2, 5))):
             gx, gy = _u(rng, 0, size), _u(rng, 0, size)
             gs = _u(rng, 0.1, 0.35) * size
-            d.rectangle((gx, gy, gx + gs, gy + gs), fill=tuple(rng.integers(60, 200, size=3).tolist()))
+            d.rectangle((gx, gy, gx + gs, gy + gs), fill=_hue(rng, (130, 130, 130), 70))
         scale, jitter = _u(rng, 0.45, 0.65), 0.2
     half = scale * size / 2
     cx = size / 2 + _u(rng, -jitter, jitter) * size
     cy = size / 2 + _u(rng, -jitter, jitter) * size
     _DRAW[motif](d, rng, (cx - half, cy - half, cx + half, cy + half))
-    pixels = np.asarray(img, dtype=np.float32)  # (size, size, 3)
     if not styled:
-        pixels *= _u(rng, 0.6, 0.85)
+        img = img.point(_darken(60 + int(rng.integers(26))))
     if noise > 0:
-        pixels += _noise(rng, pixels.shape) * (noise * 255.0)
-    return np.clip(pixels, 0, 255, out=pixels).astype(np.uint8)
+        tile = _noise_tiles(size, noise)[int(rng.integers(_NOISE_TILES))]
+        tile = ImageChops.offset(tile, int(rng.integers(size)), int(rng.integers(size)))
+        img = ImageChops.add(img, tile, 1.0, -128)
+    return img
 
 
-def encode_jpeg(pixels: np.ndarray, quality: int = 90) -> bytes:
-    """(H, W, 3) uint8 -> JPEG bytes (baseline, no EXIF, deterministic for a given Pillow)."""
+def encode_jpeg(image: Image.Image | np.ndarray, quality: int = 90) -> bytes:
+    """An RGB image (or (H, W, 3) uint8 array) -> JPEG bytes (no EXIF; deterministic for a Pillow)."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image, "RGB")
     buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=quality)
+    image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
