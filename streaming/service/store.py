@@ -8,6 +8,7 @@ One lock guards everything: writes come from the materialiser thread, reads from
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import threading
@@ -105,6 +106,8 @@ class ProfileStore:
     def __init__(self, index_factory: Callable[[int], VectorIndex]) -> None:
         self._index_factory = index_factory
         self._profiles: dict[str, Profile] = {}
+        self._names: list[tuple[str, str]] = []  # (casefolded name, name), sorted: prefix ranges
+        self._by_category: dict[str, set[str]] = {}
         self._indexes: dict[str, VectorIndex] = {}
         self._lock = threading.RLock()
 
@@ -131,6 +134,11 @@ class ProfileStore:
             old = self._profiles.get(profile.influencer)
             if old is not None and old.model_version != profile.model_version:
                 self._drop_vector(old)
+            if old is None:
+                bisect.insort(self._names, (profile.influencer.casefold(), profile.influencer))
+            else:
+                self._by_category[old.category].discard(old.influencer)
+            self._by_category.setdefault(profile.category, set()).add(profile.influencer)
             self._profiles[profile.influencer] = profile
 
     def remove(self, influencer: str) -> bool:
@@ -140,6 +148,9 @@ class ProfileStore:
             if old is None:
                 return False
             self._drop_vector(old)
+            key = (influencer.casefold(), influencer)
+            del self._names[bisect.bisect_left(self._names, key)]
+            self._by_category[old.category].discard(influencer)
             return True
 
     def _drop_vector(self, profile: Profile) -> None:
@@ -167,10 +178,16 @@ class ProfileStore:
         assert sort in SORT_KEYS, f"sort must be one of {SORT_KEYS}, got {sort!r}"
         needle = prefix.casefold()
         with self._lock:
-            matching = [
-                p for p in self._profiles.values()
-                if p.influencer.casefold().startswith(needle) and (category is None or p.category == category)
-            ]
+            if needle:  # a range of the sorted names
+                lo = bisect.bisect_left(self._names, (needle,))
+                hi = bisect.bisect_left(self._names, (needle + "\U0010ffff",))
+                matching = [self._profiles[name] for _, name in self._names[lo:hi]]
+                if category is not None:
+                    matching = [p for p in matching if p.category == category]
+            elif category is not None:
+                matching = [self._profiles[name] for name in self._by_category.get(category, ())]
+            else:
+                matching = list(self._profiles.values())
         keys: dict[str, Callable[[Profile], Any]] = {
             "confidence": lambda p: p.confidence,
             "post_count": lambda p: p.post_count,
@@ -184,10 +201,7 @@ class ProfileStore:
     def categories(self) -> dict[str, int]:
         """Category -> influencers currently in it."""
         with self._lock:
-            counts: dict[str, int] = {}
-            for profile in self._profiles.values():
-                counts[profile.category] = counts.get(profile.category, 0) + 1
-            return dict(sorted(counts.items()))
+            return {category: len(names) for category, names in sorted(self._by_category.items()) if names}
 
     def similar_to(self, influencer: str, k: int) -> list[tuple[Profile, float]] | None:
         """The k nearest influencers of the same model version (None when the name is unknown)."""

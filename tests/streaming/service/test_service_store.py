@@ -102,3 +102,33 @@ def test_decode_event_names_the_problem() -> None:
         decode_event(b'{"schema": 1, "influencer": "x"}', "profile")
     assert bad_schema.value.reason == "schema"
     assert "required" in str(bad_schema.value)
+
+
+def test_query_matches_a_brute_force_scan_through_random_updates() -> None:
+    rng = np.random.default_rng(11)
+    store = new_store()
+    names = ["Emma", "emma2", "Émile", "em", "bob", "Bobby", "b", "zoë", "ZOE", "anna.bakes", "anna_b"]
+    expected: dict[str, tuple[str, float]] = {}
+    for step in range(300):
+        name = names[int(rng.integers(len(names)))]
+        if rng.random() < 0.25:
+            assert store.remove(name) == (name in expected)
+            expected.pop(name, None)
+        else:
+            category = ["food", "travel", "pet"][int(rng.integers(3))]
+            confidence = float(rng.choice([0.4, 0.6, 0.8]))
+            event = profile_event(name, category, unit(step % DIM), confidence=confidence)
+            store.put(profile_from_event(event))
+            expected[name] = (category, confidence)
+        for prefix in ("", "em", "EM", "É", "bob", "zo", "anna.", "x"):
+            for category in (None, "food", "pet"):
+                want = sorted(
+                    (n for n, (c, _) in expected.items()
+                     if n.casefold().startswith(prefix.casefold()) and category in (None, c)),
+                    key=lambda n: (-expected[n][1], n),
+                )
+                total, page = store.query(prefix, category, "confidence", True, 0, 100)
+                assert (total, [p.influencer for p in page]) == (len(want), want), (step, prefix, category)
+    assert store.categories() == {
+        c: n for c in ("food", "pet", "travel") if (n := sum(1 for cc, _ in expected.values() if cc == c))
+    }
