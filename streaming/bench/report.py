@@ -59,9 +59,17 @@ class BenchReport:
             "host_cpus_count": os.cpu_count() or 0,
             "host": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
             "python": platform.python_version(),
-            "command": " ".join(["scout", *sys.argv[1:]]) if sys.argv else "",
+            "command": _command(),
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         }
+
+
+def _command() -> str:
+    """How this run was started: `scout bench …`, or `python -m streaming.bench.<name> …`."""
+    program = Path(sys.argv[0]) if sys.argv else Path("scout")
+    if program.suffix == ".py" and program.parent.name == "bench":
+        return " ".join([f"python -m streaming.bench.{program.stem}", *sys.argv[1:]])
+    return " ".join(["scout", *sys.argv[1:]])
 
 
 def _cell(value: Any) -> str:

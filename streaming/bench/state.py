@@ -44,7 +44,7 @@ def best_mean_s(
 
 
 def per_call(history: int, dim: int, rng: np.random.Generator, calls: int) -> dict[str, Any]:
-    from streaming.state import PostMeta, embedding, recompute, update
+    from streaming.state import PostMeta, embedding, recompute, to_row, update
 
     scores = rng.normal(0, 2, history + 1)
     h = np.maximum(rng.normal(size=(history + 1, dim)), 0)  # (history + 1, H)
@@ -61,7 +61,19 @@ def per_call(history: int, dim: int, rng: np.random.Generator, calls: int) -> di
 
     diff = float(np.max(np.abs(embedding(incremental()) - full())))  # type: ignore[arg-type]
     inc_s, rec_s = best_mean_s(incremental, calls), best_mean_s(full, calls)
-    return {"incremental_us": inc_s * 1e6, "recompute_us": rec_s * 1e6, "abs_diff": diff}
+    # What each approach must keep per influencer: the state (n, m, Z, S, top-k) vs every post's
+    # h (float32, as the model emits it) and score.
+    row = to_row(state)
+    state_bytes = 8 * (3 + dim) + sum(
+        16 + len(p.post_id) + len(p.caption) + len(p.image_uri or "") for p in state.top
+    )
+    return {
+        "incremental_us": inc_s * 1e6,
+        "recompute_us": rec_s * 1e6,
+        "abs_diff": diff,
+        "state_bytes": state_bytes + len(row["model_version"]),
+        "history_bytes": history * (dim + 1) * 4,
+    }
 
 
 def vectorised(
@@ -204,6 +216,9 @@ def run(
         "per_call_incremental_us": call["incremental_us"],
         "per_call_recompute_us": call["recompute_us"],
         "per_call_recompute_over_incremental_ratio": call["recompute_us"] / call["incremental_us"],
+        "state_per_influencer_bytes": call["state_bytes"],
+        "history_per_influencer_bytes": call["history_bytes"],
+        "history_over_state_bytes_ratio": call["history_bytes"] / call["state_bytes"],
         "vectorised_influencers": batch_influencers,
         "vectorised_incremental_us": vec["incremental_us"],
         "vectorised_recompute_us": vec["recompute_us"],
@@ -241,6 +256,8 @@ def run(
         rows=rows,
         figures=figures,
         notes=[
+            f"kept per influencer: state {call['state_bytes']:,} bytes vs {history}-post history "
+            f"{call['history_bytes']:,} bytes (float32 h + score)",
             f"numpy loop of update() over {influencers:,} influencers: {seg['numpy_loop_s']:.2f} s "
             "(the segmented rows' ratio is loop time / segmented time)",
             f"all results checked equal to their reference (max abs diff <= {tol:g}): {checked}",
@@ -268,3 +285,8 @@ def command(
     emit(report, as_json, results_dir)
     if not report.figures["checked_equal"]:
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # python -m streaming.bench.state (where the scout entry point is not installed)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    typer.run(command)

@@ -88,9 +88,10 @@ def segmented_update(
 ) -> SegmentedStates:
     """Fold B posts into G influencer states.
 
-    segment_ids (B,) int64 in [0, G); scores (B,); h (B, H) (float32 is fine: it is widened to
-    float64 one chunk at a time); ts_seconds (B,) Unix seconds, needed when tau_seconds is set.
-    Every tensor is moved to ``prior``'s device. Returns new states; ``prior`` is not modified.
+    segment_ids (B,) int64 in [0, G); scores (B,); h (B, H) (float32 is fine: its products with
+    the float64 weights are float64, one chunk at a time); ts_seconds (B,) Unix seconds, needed
+    when tau_seconds is set. Every tensor is moved to ``prior``'s device. Returns new states;
+    ``prior`` is not modified.
     """
     device = prior.device
     groups, dim = prior.s.shape
@@ -99,8 +100,10 @@ def segmented_update(
     assert seg.ndim == 1, f"segment_ids must be (B,), got {tuple(seg.shape)}"
     assert scores.shape == (b,), f"scores must be ({b},), got {tuple(scores.shape)}"
     assert h.shape == (b, dim), f"h must be ({b}, {dim}), got {tuple(h.shape)}"
-    if b and not (0 <= int(seg.min()) and int(seg.max()) < groups):
-        raise IndexError(f"segment ids must lie in [0, {groups})")
+    if b:
+        lo, hi = torch.stack(torch.aminmax(seg)).tolist()  # one device sync
+        if lo < 0 or hi >= groups:
+            raise IndexError(f"segment ids must lie in [0, {groups}), got {lo}..{hi}")
     a = scores.to(device=device, dtype=torch.float64)  # (B,)
     if tau_seconds is not None:
         assert ts_seconds is not None and ts_seconds.shape == (b,), "tau_seconds needs ts_seconds (B,)"
@@ -116,8 +119,8 @@ def segmented_update(
     s = prior.s * carry[:, None]  # (G, H)
     for start in range(0, b, chunk_posts):
         part = slice(start, start + chunk_posts)
-        h_part = h[part].to(device=device, dtype=torch.float64, non_blocking=True)  # (chunk, H)
-        s.index_add_(0, seg[part], h_part * w[part, None])
+        h_part = h[part].to(device=device, non_blocking=True)  # (chunk, H), float32 stays float32 here
+        s.index_add_(0, seg[part], h_part * w[part, None])  # the product is float64 (w is)
     n = prior.n + torch.bincount(seg, minlength=groups)
     return SegmentedStates(n=n, m=m_star, z=z, s=s)
 

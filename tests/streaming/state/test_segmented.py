@@ -68,7 +68,7 @@ def test_segmented_equals_numpy_update(device: str, tau: float | None) -> None:
             assert n[g] == 0 and m[g] == -np.inf and z[g] == 0
             continue
         assert n[g] == state.n
-        assert m[g] == state.m
+        assert abs(m[g] - state.m) <= 1e-12 * max(1.0, abs(state.m))  # CUDA may fuse s + t / tau
         assert abs(z[g] - state.z) <= 1e-12 * state.z
         assert np.max(np.abs(s[g] / z[g] - state.s / state.z)) <= 1e-9
     pooled = embeddings(got).cpu().numpy()
