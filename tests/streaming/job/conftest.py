@@ -37,7 +37,9 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     from training.synth.writer import generate_world
 
     root = tmp_path_factory.mktemp("world") / "tiny"
-    knobs = WorldKnobs(influencers=9, posts=14, seed=5, image_size=32, drift_share=0.0, split=(0.34, 0.33, 0.33))
+    knobs = WorldKnobs(
+        influencers=9, posts=14, seed=5, image_size=32, drift_share=0.0, split=(0.34, 0.33, 0.33)
+    )
     generate_world(root, knobs, progress=False)
     dataset = open_dataset(root)
     events: list[tuple[bytes, bytes]] = []
@@ -65,8 +67,13 @@ def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32) -> str:
     torch.manual_seed(seed)
     cnn = CompactCNN(CompactCNNConfig(image_size=32, width=8, feature_dim=16, num_classes=len(CATEGORIES)))
     profiler = PostAttentiveProfiler(
-        ProfilerConfig(feature_dim=16 + 384, num_classes=len(CATEGORIES), hidden_dim=hidden_dim,
-                       attention_dim=16, head_hidden_dim=16)
+        ProfilerConfig(
+            feature_dim=16 + 384,
+            num_classes=len(CATEGORIES),
+            hidden_dim=hidden_dim,
+            attention_dim=16,
+            head_hidden_dim=16,
+        )
     )
     with torch.no_grad():  # spread the attention scores so that pooling is far from a plain mean
         for p in profiler.parameters():
@@ -90,6 +97,38 @@ def random_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model") / "random"
     build_random_model(folder)
     return folder
+
+
+def topic_settings(
+    running: Any, checkpoint: Path, model: Path, world: World, **overrides: Any
+) -> ScoutSettings:
+    """Settings on the session broker with topics of their own (created), for session fixtures."""
+    import uuid
+
+    from streaming.config import TopicNames, load_settings
+    from streaming.infra import kafka_admin
+    from tests.conftest import base_overrides
+
+    prefix = f"job-{uuid.uuid4().hex[:8]}"
+    values: dict[str, Any] = {
+        **base_overrides(),
+        **{
+            f"broker.{k}": str(v) if isinstance(v, Path) else v
+            for k, v in running.settings.broker.model_dump().items()
+        },
+        "kafka.bootstrap_servers": running.bootstrap_servers,
+        **{f"kafka.topics.{k}": f"{prefix}.{v}" for k, v in TopicNames().model_dump().items()},
+        "kafka.posts_partitions": 2,
+        "spark.checkpoint_dir": str(checkpoint),
+        "job.model_dir": str(model),
+        "job.image_roots": [str(world.root)],
+        "job.embed_batch_size": 16,
+        "job.metrics_port": 0,
+        **overrides,
+    }
+    settings = load_settings(None, values, environ={})
+    kafka_admin.ensure_topics(settings.kafka.bootstrap_servers, kafka_admin.topic_specs(settings.kafka))
+    return settings
 
 
 @pytest.fixture
@@ -157,9 +196,101 @@ def batch_profile(model: Any, posts: list[dict[str, Any]], tau_seconds: float | 
     from training.encoders.text import post_text
     from training.interface import PostInput
 
-    inputs = [
-        PostInput(post_text(p["caption"], p["hashtags"], p["usertags"]), image_bytes(p)) for p in posts
-    ]
+    inputs = [PostInput(post_text(p["caption"], p["hashtags"], p["usertags"]), image_bytes(p)) for p in posts]
     step = model.post_step(model.encode(inputs))
     ts = np.array([datetime.fromisoformat(p["ts"]).timestamp() for p in posts])
     return recompute(step.scores, step.h, ts, tau_seconds)
+
+
+@dataclass(frozen=True)
+class BadEvent:
+    key: bytes | None
+    value: bytes | None
+    reason: str  # the dead-letter reason the job must give it
+    stage: str  # parse or embed
+
+
+def bad_events(world: World, seed: int = 3) -> list[BadEvent]:
+    """Malformed records of every kind the job must dead-letter, parse stage and embed stage."""
+    import base64
+
+    from streaming.replay import MALFORMED_KINDS, encode, malformed_event
+
+    rng = random.Random(seed)
+    influencer, posts = sorted(world.posts.items())[0]
+    template = dict(posts[0])
+    key = influencer.encode()
+    bad = [
+        BadEvent(
+            b"" if kind == "empty_influencer" else key,
+            malformed_event(template, kind, rng, 5000),
+            reason,
+            "parse",
+        )
+        for kind, reason in MALFORMED_KINDS.items()
+    ]
+    bad.append(BadEvent(key, None, "bad_json", "parse"))  # a tombstone
+    bad.append(BadEvent(key, b"\xff\xfe not utf-8", "bad_json", "parse"))
+    outside = {**template, "post_id": "bad-outside", "image_uri": "file:///etc/hostname"}
+    bad.append(BadEvent(key, encode(outside), "image_uri_outside_roots", "parse"))
+    garbage = {k: v for k, v in template.items() if k != "image_uri"}
+    garbage.update(
+        post_id="bad-undecodable", image_b64=base64.b64encode(b"this is not an image" * 8).decode()
+    )
+    bad.append(BadEvent(key, encode(garbage), "image_undecodable", "embed"))
+    missing = {
+        **template,
+        "post_id": "bad-missing",
+        "image_uri": (world.root / "image" / "gone.jpg").as_uri(),
+    }
+    bad.append(BadEvent(key, encode(missing), "image_unreadable", "embed"))
+    return bad
+
+
+def mixed(
+    events: list[tuple[bytes, bytes]], bad: list[BadEvent], seed: int
+) -> list[tuple[bytes | None, bytes | None]]:
+    """The valid events in order with the bad ones slipped in at random places."""
+    rng = random.Random(seed)
+    out: list[tuple[bytes | None, bytes | None]] = list(events)
+    for item in bad:
+        out.insert(rng.randrange(len(out) + 1), (item.key, item.value))
+    return out
+
+
+@dataclass(frozen=True)
+class StreamedRun:
+    settings: ScoutSettings
+    produced: int
+    bad: list[BadEvent]
+    topics: dict[str, list[dict[str, Any]]]  # output topic field name -> its events
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        return latest_by_influencer(self.topics["profiles"])
+
+
+@pytest.fixture(scope="session")
+def streamed_run(kafka_broker, spark, tiny_world, random_model, tmp_path_factory) -> StreamedRun:
+    """The world's posts with bad records mixed in, streamed in-process in micro-batches of random
+    sizes, uninterrupted; the output topics read back. Shared by the exactness, bad-input and
+    kill-drill tests (it is the uninterrupted reference run)."""
+    from streaming.job.runner import StreamJob
+
+    settings = topic_settings(
+        kafka_broker, tmp_path_factory.mktemp("checkpoint") / "run", random_model, tiny_world
+    )
+    bad = bad_events(tiny_world)
+    events = mixed(tiny_world.events, bad, seed=11)
+    job = StreamJob(settings, spark)
+    job.start()
+    try:
+        for chunk in random_chunks(events, random.Random(7), parts=4):
+            produce(settings, chunk)
+            job.process_all_available()
+    finally:
+        job.stop()
+    topics = settings.kafka.topics
+    names = ("dlq", "profiles", "reclassified", "similar")
+    read = {name: read_json(settings, getattr(topics, name)) for name in names}
+    return StreamedRun(settings, len(events), bad, read)

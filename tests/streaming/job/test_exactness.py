@@ -7,7 +7,9 @@ import random
 
 import numpy as np
 import pytest
+from jsonschema import Draft202012Validator
 
+from streaming.events import load_schema
 from tests.streaming.job.conftest import (
     batch_profile,
     latest_by_influencer,
@@ -18,35 +20,65 @@ from tests.streaming.job.conftest import (
 
 pytestmark = pytest.mark.integration
 
-THIRTY_DAYS = 30 * 86400.0
 
-
-@pytest.mark.parametrize("tau_seconds", [None, THIRTY_DAYS], ids=["all-time", "tau-30d"])
-def test_streamed_profiles_equal_batch_recomputation(job_settings, spark, tiny_world, random_model, tau_seconds):
-    from streaming.job.runner import StreamJob
+def _assert_equal_to_batch(profiles: dict, world_posts: dict, model_dir, tau_seconds: float | None) -> float:
     from training.model_dir import load_model
 
-    settings = job_settings(job__tau_seconds=tau_seconds)
+    assert set(profiles) == set(world_posts)
+    model = load_model(model_dir, "cpu")
+    worst = 0.0
+    for influencer, posts in world_posts.items():
+        expected = batch_profile(model, posts, tau_seconds)  # (H,) float64
+        profile = profiles[influencer]
+        worst = max(worst, float(np.abs(np.array(profile["embedding"]) - expected).max()))
+        assert profile["post_count"] == len(posts), influencer
+        probs = model.classify(expected[None, :].astype(np.float32))[0]  # (C,)
+        assert profile["category"] == model.labels[int(np.argmax(probs))], influencer
+        assert profile["model_version"] == model.version
+    return worst
+
+
+def test_streamed_profiles_equal_batch_recomputation(streamed_run, tiny_world, random_model) -> None:
+    worst = _assert_equal_to_batch(streamed_run.profiles, tiny_world.posts, random_model, None)
+    assert worst <= 1e-5, f"max abs difference {worst:.2e}"
+
+
+def test_every_output_event_follows_its_schema(streamed_run) -> None:
+    for topic, schema in (
+        ("profiles", "profile"),
+        ("reclassified", "reclassified"),
+        ("similar", "similar"),
+        ("dlq", "dead_letter"),
+    ):
+        validator = Draft202012Validator(load_schema(schema))
+        for event in streamed_run.topics[topic]:
+            validator.validate(event)
+    assert streamed_run.topics["similar"], "no similar-influencer events were published"
+    for event in streamed_run.topics["similar"]:
+        assert event["influencer"] not in {n["influencer"] for n in event["neighbours"]}
+
+
+def test_with_tau_equal_to_the_batch_time_decayed_softmax(
+    job_settings, spark, tiny_world, random_model
+) -> None:
+    from streaming.job.runner import StreamJob
+
+    tau = 30 * 86400.0
+    settings = job_settings(job__tau_seconds=tau)
     job = StreamJob(settings, spark)
     job.start()
     try:
-        for chunk in random_chunks(tiny_world.events, random.Random(7), parts=3):
+        for chunk in random_chunks(tiny_world.events, random.Random(5), parts=3):
             produce(settings, chunk)
             job.process_all_available()
     finally:
         job.stop()
-
     profiles = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
-    assert set(profiles) == set(tiny_world.posts)
-    model = load_model(random_model, "cpu")
-    worst = 0.0
-    for influencer, posts in tiny_world.posts.items():
-        expected = batch_profile(model, posts, tau_seconds)  # (H,)
-        profile = profiles[influencer]
-        got = np.array(profile["embedding"])
-        worst = max(worst, float(np.abs(got - expected).max()))
-        assert profile["post_count"] == len(posts)
-        probs = model.classify(expected[None, :].astype(np.float32))[0]
-        assert profile["category"] == model.labels[int(np.argmax(probs))], influencer
-        assert profile["model_version"] == model.version
+    worst = _assert_equal_to_batch(profiles, tiny_world.posts, random_model, tau)
     assert worst <= 1e-5, f"max abs difference {worst:.2e}"
+    # recency really changes the pooling: all-time pooling of the same posts is measurably different
+    from training.model_dir import load_model
+
+    model = load_model(random_model, "cpu")
+    posts = max(tiny_world.posts.values(), key=len)
+    assert np.abs(batch_profile(model, posts, tau) - batch_profile(model, posts, None)).max() > 1e-3
