@@ -44,23 +44,27 @@ log = logging.getLogger("streaming.bench.embed")
 
 
 def gpu_plan(quick: bool) -> list[Run]:
-    """Headline first (ViT-B/32 + MiniLM, bf16, hybrid decode), then the comparisons."""
+    """Headline first (ViT-B/32 + MiniLM, bf16), then the comparisons: decoders (GPU alone, host
+    alone, both with 2/6/14 host threads), batch sizes, precisions, and the default encoders."""
     if quick:
-        return [Run("vit_b32", "hybrid", "turbo", "bf16", 256), Run("default", "hybrid", "pil", "bf16", 256)]
-    runs = [Run("vit_b32", "hybrid", host, "bf16", b) for b in (512, 1024, 256) for host in ("turbo", "pil")]
-    runs += [
-        Run("vit_b32", "host", "turbo", "bf16", 512),
-        Run("vit_b32", "host", "pil", "bf16", 512),
-        Run("vit_b32", "gpu", "turbo", "bf16", 512),
-        Run("vit_b32", "hybrid", "turbo", "fp32", 512),
+        return [Run("vit_b32", "hybrid", "turbo", "bf16", 256), Run("default", "gpu", "pil", "bf16", 256)]
+    vit = [Run("vit_b32", "gpu", "turbo", "bf16", b) for b in (512, 1024, 256)]
+    vit += [Run("vit_b32", "hybrid", "turbo", "bf16", 512, t) for t in (2, 6, 14)]
+    vit += [
+        Run("vit_b32", "hybrid", "pil", "bf16", 512, 6),
+        Run("vit_b32", "hybrid", "turbo", "bf16", 1024, 6),
+        Run("vit_b32", "host", "turbo", "bf16", 512, 14),
+        Run("vit_b32", "host", "pil", "bf16", 512, 14),
         Run("vit_b32", "gpu", "turbo", "fp32", 512),
-        Run("vit_b32", "hybrid", "turbo", "fp16", 512),
+        Run("vit_b32", "gpu", "turbo", "fp16", 512),
     ]
-    runs += [
-        Run("default", "hybrid", host, prec, 512) for host in ("pil", "turbo") for prec in ("bf16", "fp32")
+    default = [
+        Run("default", "gpu", "pil", "bf16", 512),
+        Run("default", "gpu", "pil", "fp32", 512),
+        Run("default", "hybrid", "pil", "bf16", 512, 6),
+        Run("default", "host", "pil", "bf16", 512, 14),
     ]
-    runs += [Run("default", "host", "pil", "bf16", 512), Run("default", "gpu", "pil", "bf16", 512)]
-    return runs
+    return vit + default
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from training.interface import PostInput
 log = logging.getLogger(__name__)
 
 ENCODER_PAIRS = {
-    "default": "compact CNN (64 px) + MiniLM-L6",
+    "default": "compact CNN (its default size) + MiniLM-L6",
     "vit_b32": "ViT-B/32 (224 px) + MiniLM-L6",
 }
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")

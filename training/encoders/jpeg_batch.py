@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -45,7 +47,8 @@ warnings.filterwarnings("ignore", message="The image decoding and encoding capab
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 HostDecoder = Literal["pil", "turbo"]
-_HOST_CHUNK = {"pil": 1, "turbo": 8}  # images a host thread takes at once
+_HOST_CHUNK = {"pil": 1, "turbo": 2}  # images a host thread takes at once
+_EWMA = 0.3  # weight of the newest measurement in the decoders' speed estimates
 
 
 def is_jpeg(data: bytes) -> bool:
@@ -86,7 +89,12 @@ class DecodedBatch:
 
 class _TwoEnded:
     """A work list consumed from both ends: the GPU from the front (only up to ``front_limit``,
-    the JPEGs), host threads from the back. Each position is handed out exactly once."""
+    the JPEGs), host threads from the back. Each position is handed out exactly once.
+
+    ``take_back(k, reserve)`` refuses JPEGs while no more than ``reserve`` items are left and the
+    GPU may still take them: a host thread must not start a chunk the GPU would finish sooner, or
+    the whole batch waits for that straggler. Non-JPEGs (the back of the list) are always given.
+    """
 
     def __init__(self, length: int, front_limit: int) -> None:
         self.lo, self.hi, self.front_limit = 0, length, front_limit
@@ -99,8 +107,10 @@ class _TwoEnded:
             self.lo = stop
             return taken
 
-    def take_back(self, k: int) -> range:
+    def take_back(self, k: int, reserve: int = 0) -> range:
         with self._lock:
+            if self.hi <= self.front_limit and self.hi - self.lo <= reserve:
+                return range(self.hi, self.hi)
             start = max(self.hi - k, self.lo)
             taken = range(start, self.hi)
             self.hi = start
@@ -133,7 +143,7 @@ class HybridJpegDecoder:
         host_threads: int,
         gpu_decode: bool,
         host_decoder: HostDecoder = "pil",
-        gpu_chunk: int = 128,
+        gpu_chunk: int = 256,
         pool: ThreadPoolExecutor | None = None,
         stream: torch.cuda.Stream | None = None,
     ) -> None:
@@ -145,6 +155,14 @@ class HybridJpegDecoder:
         self._own_pool = pool is None and host_threads > 0
         self._pool = ThreadPoolExecutor(host_threads, thread_name_prefix="decode") if self._own_pool else pool
         self._stream = stream or (torch.cuda.Stream(device) if device.type == "cuda" else None)
+        self._gpu_rate: float | None = None  # images/s of the GPU decoder (EWMA over batches)
+        self._host_item_s: float | None = None  # seconds per image of one host thread (EWMA over chunks)
+
+    def _reserve(self) -> int:
+        """JPEGs left to the GPU: as many as it decodes while one host thread decodes one chunk."""
+        if not self.gpu_decode or self._gpu_rate is None or self._host_item_s is None:
+            return 0
+        return math.ceil(self._gpu_rate * self._host_item_s * _HOST_CHUNK[self.host_decoder])
 
     @torch.inference_mode()
     def decode(self, images: Sequence[bytes | None]) -> DecodedBatch:
@@ -205,7 +223,9 @@ class HybridJpegDecoder:
         from torchvision.io import ImageReadMode
         from torchvision.io import decode_jpeg as turbo_decode
 
-        while taken := cursor.take_back(_HOST_CHUNK[self.host_decoder]):
+        chunk, reserve = _HOST_CHUNK[self.host_decoder], self._reserve()
+        while taken := cursor.take_back(chunk, reserve):
+            started = time.perf_counter()
             full: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}  # shape -> (pos, (3, H, W))
             for pos in taken:
                 row = order[pos]
@@ -222,6 +242,9 @@ class HybridJpegDecoder:
                 resized = resize_crop([img for _, img in group], self.size)  # (g, 3, S, S)
                 for k, (pos, _) in enumerate(group):
                     host[pos] = resized[k]
+            per_item = (time.perf_counter() - started) / len(taken)
+            last = self._host_item_s
+            self._host_item_s = per_item if last is None else (1 - _EWMA) * last + _EWMA * per_item
 
     @torch.inference_mode()
     def _gpu_work(
@@ -235,7 +258,10 @@ class HybridJpegDecoder:
         """Take chunks from the front of the work list; decode, resize and crop them into ``out``."""
         from torchvision.io import ImageReadMode, decode_jpeg
 
-        while taken := cursor.take_front(self.gpu_chunk):
+        started, decoded_count = time.perf_counter(), 0
+        chunk = self.gpu_chunk if self.host_threads else len(order)  # alone: one call for the batch
+        while taken := cursor.take_front(max(chunk, 1)):
+            decoded_count += len(taken)
             files = [_file_tensor(images[order[pos]]) for pos in taken]  # type: ignore[arg-type]
             try:
                 decoded = decode_jpeg(files, mode=ImageReadMode.RGB, device=self.device)  # [(3, H, W)]
@@ -250,6 +276,11 @@ class HybridJpegDecoder:
             for members in by_shape.values():
                 resized = resize_crop([decoded[k] for k in members], self.size)  # (g, 3, S, S)
                 out.index_copy_(0, _index([taken[k] for k in members], self.device), resized)
+        if decoded_count:
+            torch.cuda.current_stream(self.device).synchronize()  # the rate counts finished work
+            rate = decoded_count / max(time.perf_counter() - started, 1e-6)
+            last = self._gpu_rate
+            self._gpu_rate = rate if last is None else (1 - _EWMA) * last + _EWMA * rate
 
     def close(self) -> None:
         if self._pool is not None and self._own_pool:

@@ -8,9 +8,11 @@ from the project's encoders (``from_encoder``) or from any torchvision / transfo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,9 +41,10 @@ class ImageTower:
 @dataclass
 class TextTower:
     model: nn.Module  # Hugging Face encoder: (input_ids, attention_mask) -> last_hidden_state (n, T, D)
-    tokenizer: Any  # a fast (Rust) tokenizer: batches are tokenised on host threads
+    tokenizer: Any  # a Hugging Face tokenizer; a fast (Rust) one is driven directly, without the GIL
     max_length: int
     dim: int
+    _backend: Any = field(default=None, init=False, repr=False)  # its Rust tokenizer, padding set
 
     @classmethod
     def from_encoder(cls, encoder: TextEncoder) -> TextTower:
@@ -52,15 +55,36 @@ class TextTower:
         return self
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """(n,) texts -> input_ids, attention_mask: (n, T) int64, padded to the longest in the batch."""
-        batch = self.tokenizer(
-            [t if t else "" for t in texts],
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        """(n,) texts -> input_ids, attention_mask: (n, T) int64, padded to the longest in the batch.
+
+        The same ids as ``tokenizer(texts, padding=True, truncation=True, max_length=...)``; a fast
+        tokenizer's Rust backend is called directly (parallel, GIL released), skipping the Python
+        conversion of every encoding that makes the plain call cost ~0.1 ms per text."""
+        texts = [t if t else "" for t in texts]
+        backend = self._rust_backend()
+        if backend is None or not texts:
+            batch = self.tokenizer(
+                texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            )
+            return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # fast: no char offsets
+        encodings = encode(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)  # (n, T)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)  # (n, T)
+        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+
+    def _rust_backend(self) -> Any:
+        """A private copy of the fast tokenizer's backend with this tower's truncation and padding."""
+        if self._backend is None and getattr(self.tokenizer, "is_fast", False):
+            backend = copy.deepcopy(self.tokenizer.backend_tokenizer)
+            backend.enable_truncation(max_length=self.max_length)
+            backend.enable_padding(
+                pad_id=self.tokenizer.pad_token_id,
+                pad_type_id=self.tokenizer.pad_token_type_id,
+                pad_token=self.tokenizer.pad_token,
+            )
+            self._backend = backend
+        return self._backend
 
     def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(n, T) tokens -> (n, D) float32 unit vectors (mean over real tokens)."""

@@ -10,6 +10,7 @@ import pytest
 
 from streaming.bench.embed import main
 from streaming.bench.report import unitless_key_problems
+from training.encoders.compact_cnn import CompactCNNConfig
 from training.synth.knobs import WorldKnobs
 from training.synth.writer import generate_world
 
@@ -38,11 +39,12 @@ def test_embed_bench_smoke_on_cpu(
     assert figures["embed_default_fp32_host_pil_b4_posts_per_s"] > 0
     assert figures["best_default_posts_per_s"] == figures["embed_default_fp32_host_pil_b4_posts_per_s"]
     assert figures["world_distinct_posts"] == 8 and figures["world_image_share_ratio"] == 1.0
+    size = CompactCNNConfig().image_size
     ceilings = [
         "default_tower_bf16",
         "tokenizer_captions",
-        "host_decode_pil_64_t1",
-        "host_decode_turbo_64_t1",
+        f"host_decode_pil_{size}_t1",
+        f"host_decode_turbo_{size}_t1",
     ]
     for key in ceilings:
         assert figures[f"ceiling_{key}_per_s" if "captions" in key else f"ceiling_{key}_img_per_s"] > 0, key

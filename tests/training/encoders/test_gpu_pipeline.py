@@ -191,3 +191,27 @@ def test_two_ended_work_list_hands_out_each_position_once() -> None:
     everything = sorted(p for chunk in taken for p in chunk)
     assert everything == list(range(1000))
     assert all(p < 700 for k in (0, 1) for p in taken[k]), "the front never passes its limit"
+
+
+def test_host_threads_leave_the_last_jpegs_to_the_gpu_but_never_the_other_formats() -> None:
+    cursor = _TwoEnded(12, front_limit=10)  # positions 10 and 11 are not JPEGs
+    assert list(cursor.take_back(1, reserve=50)) == [11]
+    assert list(cursor.take_back(1, reserve=50)) == [10]
+    assert list(cursor.take_back(1, reserve=50)) == [], (
+        "the GPU finishes 10 JPEGs sooner than a host thread one"
+    )
+    assert list(cursor.take_back(2, reserve=5)) == [8, 9]
+    assert list(cursor.take_front(100)) == list(range(8))
+    assert list(cursor.take_back(1)) == []
+
+
+def test_text_tower_tokenizes_like_the_plain_tokenizer_call(text_encoder, posts) -> None:
+    tower = TextTower.from_encoder(text_encoder)
+    texts = [p.text for p in posts] + ["", "Émoji 🎉 naïve café " * 40]
+    fast = tower.tokenize(texts)
+    plain = text_encoder.tokenizer(
+        texts, padding=True, truncation=True, max_length=tower.max_length, return_tensors="pt"
+    )
+    assert torch.equal(fast["input_ids"], plain["input_ids"])
+    assert torch.equal(fast["attention_mask"], plain["attention_mask"])
+    assert fast["input_ids"].shape[1] == tower.max_length, "the long text is truncated to max_length"
