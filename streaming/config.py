@@ -107,7 +107,7 @@ class SimilaritySettings(_Section):
     # Exact inner-product search up to this many influencers, HNSW past it.
     exact_max_size: int = Field(100_000, ge=0)
     hnsw_m: int = Field(32, ge=4)
-    hnsw_ef_construction: int = Field(100, ge=8)
+    hnsw_ef_construction: int = Field(64, ge=8)
     hnsw_ef_search: int = Field(64, ge=1)
     # HNSW cannot delete: replaced or removed vectors stay as filtered stale entries until their
     # share of the index passes this, then the index is rebuilt from the live vectors.

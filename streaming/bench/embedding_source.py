@@ -32,7 +32,7 @@ CATEGORY_COUNT = 9
 class Reference:
     embeddings: np.ndarray  # (n, H) float32
     labels: np.ndarray  # (n,) int category codes
-    source: str  # "model", "npy" or "synthetic"
+    source: str  # "model <version> on …", "npy" or "synthetic"
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,10 @@ class Mixture:
         return int(self.means.shape[1])
 
 
-def model_reference(model_dir: Path, dataset: Path, max_influencers: int, device: str = "auto") -> Reference:
-    """Pool real influencers' posts through a trained model (the slow, faithful source)."""
+def model_reference(
+    model_dir: Path, dataset: Path, max_influencers: int, max_posts: int = 50, device: str = "auto"
+) -> Reference:
+    """Pool real influencers' latest ``max_posts`` posts through a trained model (slow, faithful)."""
     from training.dataset.reader import open_dataset
     from training.encoders.text import post_text
     from training.interface import PostInput
@@ -64,7 +66,7 @@ def model_reference(model_dir: Path, dataset: Path, max_influencers: int, device
         influencers = ds.influencers()[:max_influencers]
         codes = {name: code for code, name in enumerate(sorted({i.category for i in influencers}))}
         for record in influencers:
-            posts = ds.posts_of(record.username)
+            posts = sorted(ds.posts_of(record.username), key=lambda p: p.ts)[-max_posts:]
             if not posts:
                 continue
             inputs = [
@@ -78,7 +80,17 @@ def model_reference(model_dir: Path, dataset: Path, max_influencers: int, device
             embeddings.append(model.pool(step.h, step.scores))
             labels.append(codes[record.category])
     log.info("pooled %d influencers through model %s", len(embeddings), model.version)
-    return Reference(np.stack(embeddings).astype(np.float32), np.array(labels), "model")
+    source = f"model {model.version} on {len(embeddings)} influencers of {Path(dataset).name}"
+    return Reference(np.stack(embeddings).astype(np.float32), np.array(labels), source)
+
+
+def save_reference(reference: Reference, path: Path) -> Path:
+    """Write ``path`` (n, H) and its labels beside it (``<stem>.labels.npy``); returns the labels path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, reference.embeddings)
+    labels = path.with_name(f"{path.stem}.labels.npy")
+    np.save(labels, reference.labels)
+    return labels
 
 
 def npy_reference(embeddings: Path, labels: Path | None) -> Reference:

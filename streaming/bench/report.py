@@ -27,7 +27,7 @@ UNIT_SUFFIXES = (
     "_s", "_ms", "_us", "_ns", "_per_s", "_bytes", "_mib", "_gib",
     "_count", "_posts", "_influencers", "_queries", "_dims", "_threads",
 )  # fmt: skip
-UNITLESS_MARKS = ("ratio", "recall", "abs_diff")
+UNITLESS_MARKS = ("ratio", "recall", "abs_diff", "load_average")
 
 
 def unitless_key_problems(figures: dict[str, Any]) -> list[str]:
@@ -57,6 +57,8 @@ class BenchReport:
             "bench": self.name,
             **self.figures,
             "host_cpus_count": os.cpu_count() or 0,
+            # Other work on the machine during the run (timings on a busy machine have long tails).
+            **dict(zip(("host_load_average_1m", "host_load_average_15m"), os.getloadavg()[::2], strict=True)),
             "host": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
             "python": platform.python_version(),
             "command": _command(),

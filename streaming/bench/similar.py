@@ -148,6 +148,7 @@ def _reference(
     embeddings: Path | None,
     labels: Path | None,
     max_influencers: int,
+    max_posts: int,
     dim: int,
     rng: np.random.Generator,
 ) -> Any:
@@ -156,7 +157,7 @@ def _reference(
     if model_dir is not None:
         if dataset is None:
             raise typer.BadParameter("--model-dir needs --dataset: the influencers whose posts it pools")
-        return source.model_reference(model_dir, dataset, max_influencers)
+        return source.model_reference(model_dir, dataset, max_influencers, max_posts)
     if embeddings is not None:
         return source.npy_reference(embeddings, labels)
     log.warning("no model or embeddings given: sampling from the synthetic stand-in, not a trained model")
@@ -171,28 +172,32 @@ def run(
     exact_latency_queries: int = 200,
     updates: int = 1000,
     hnsw_m: int = 32,
-    hnsw_ef_construction: int = 100,
+    hnsw_ef_construction: int = 64,
     model_dir: Path | None = None,
     dataset: Path | None = None,
     embeddings: Path | None = None,
     labels: Path | None = None,
     max_influencers: int = 2000,
+    max_posts: int = 50,
     dim: int = 256,
     rank: int = 16,
     seed: int = 0,
+    save_reference: Path | None = None,
 ) -> BenchReport:
     import faiss
 
-    from streaming.bench.embedding_source import fit_mixture, sample
+    from streaming.bench import embedding_source as source
 
     rng = np.random.default_rng(seed)
-    reference = _reference(model_dir, dataset, embeddings, labels, max_influencers, dim, rng)
-    mixture = fit_mixture(reference, rank)
+    reference = _reference(model_dir, dataset, embeddings, labels, max_influencers, max_posts, dim, rng)
+    if save_reference is not None:
+        source.save_reference(reference, save_reference)
+    mixture = source.fit_mixture(reference, rank)
     log.info(
         "mixture of %d categories fitted to %d %s embeddings",
         len(mixture.weights), len(reference.embeddings), reference.source,
     )  # fmt: skip
-    query_vectors = sample(mixture, queries, rng)
+    query_vectors = source.sample(mixture, queries, rng)
     rows: list[dict[str, Any]] = []
     figures: dict[str, Any] = {
         "source": reference.source,
@@ -205,8 +210,8 @@ def run(
         "timed_queries": queries,
     }
     for n in sizes:
-        base = sample(mixture, n, rng)
-        fresh = sample(mixture, min(updates, n), rng)
+        base = source.sample(mixture, n, rng)
+        fresh = source.sample(mixture, min(updates, n), rng)
         size_rows, size_figures = bench_size(
             n, base, query_vectors, fresh, k, {"m": hnsw_m, "ef_construction": hnsw_ef_construction},
             ef_sweep, min(exact_latency_queries, queries), rng,
@@ -248,7 +253,7 @@ def command(
     queries: Annotated[int, typer.Option(help="Timed single-query searches per index.")] = 1000,
     updates: Annotated[int, typer.Option(help="Influencers replaced in the timed upsert.")] = 1000,
     hnsw_m: Annotated[int, typer.Option(help="HNSW graph degree M.")] = 32,
-    hnsw_ef_construction: Annotated[int, typer.Option(help="HNSW efConstruction.")] = 100,
+    hnsw_ef_construction: Annotated[int, typer.Option(help="HNSW efConstruction.")] = 64,
     model_dir: Annotated[Path | None, typer.Option(help="Trained model folder (with --dataset).")] = None,
     dataset: Annotated[Path | None, typer.Option(help="Dataset whose influencers the model pools.")] = None,
     embeddings: Annotated[
@@ -256,6 +261,12 @@ def command(
     ] = None,
     labels: Annotated[Path | None, typer.Option(help="(n,) .npy of their categories.")] = None,
     max_influencers: Annotated[int, typer.Option(help="Influencers pooled through the model.")] = 2000,
+    max_posts: Annotated[
+        int, typer.Option(help="Latest posts per influencer pooled through the model.")
+    ] = 50,
+    save_reference: Annotated[
+        Path | None, typer.Option(help="Save the reference embeddings (and .labels.npy) for --embeddings.")
+    ] = None,
     dim: Annotated[int, typer.Option(help="Embedding size of the synthetic stand-in.")] = 256,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line.")] = False,
@@ -263,11 +274,14 @@ def command(
 ) -> None:
     """Build time, upsert time, query p50/p99, recall@k and memory of the similarity index.
 
-    Example: scout bench similar --sizes 10000,100000 --embeddings build/embeddings.npy --json
+    Examples:
+      scout bench similar --model-dir build/model --dataset data/world --save-reference build/ref.npy
+      scout bench similar --embeddings build/ref.npy --labels build/ref.labels.npy --json
     """
     report = run(
         _ints(sizes), _ints(ef_search), k, queries, updates=updates, hnsw_m=hnsw_m,
         hnsw_ef_construction=hnsw_ef_construction, model_dir=model_dir, dataset=dataset,
-        embeddings=embeddings, labels=labels, max_influencers=max_influencers, dim=dim, seed=seed,
+        embeddings=embeddings, labels=labels, max_influencers=max_influencers, max_posts=max_posts,
+        dim=dim, seed=seed, save_reference=save_reference,
     )  # fmt: skip
     emit(report, as_json, results_dir)

@@ -37,6 +37,7 @@ Kind = Literal["exact", "hnsw"]
 SNAPSHOT_FORMAT = 1
 _INDEX_FILE = "index.faiss"
 _META_FILE = "meta.json"
+_FEW_QUERIES = 20  # below this many queries an exact search runs on the calling thread alone
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -54,7 +55,7 @@ class SimilarityIndex:
         *,
         exact_max_size: int = 100_000,
         hnsw_m: int = 32,
-        hnsw_ef_construction: int = 100,
+        hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 64,
         rebuild_stale_share: float = 0.2,
     ) -> None:
@@ -117,7 +118,17 @@ class SimilarityIndex:
             k_eff = min(k, len(self))
             if k_eff <= 0:
                 return [[] for _ in range(x.shape[0])]
-            scores, labels = self._index.search(x, k_eff, params=self._search_params(k_eff))
+            if self.kind == "exact" and x.shape[0] < _FEW_QUERIES:
+                # A scan for one query gains nothing from OpenMP threads, and on a busy machine
+                # waiting for them costs milliseconds. The setting is per calling thread.
+                threads = faiss.omp_get_max_threads()
+                faiss.omp_set_num_threads(1)
+                try:
+                    scores, labels = self._index.search(x, k_eff)
+                finally:
+                    faiss.omp_set_num_threads(threads)
+            else:
+                scores, labels = self._index.search(x, k_eff, params=self._search_params(k_eff))
             return [
                 [(self._id_of[int(lab)], float(sc)) for lab, sc in zip(row_l, row_s, strict=True) if lab >= 0]
                 for row_l, row_s in zip(labels, scores, strict=True)
