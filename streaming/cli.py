@@ -27,6 +27,7 @@ app = typer.Typer(
 # (module, attribute, name): a typer.Typer added as a group, or a function added as a command.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("streaming.infra.kafka_cli", "app", "kafka"),
+    ("streaming.roundtrip", "roundtrip", "roundtrip"),
     ("streaming.demo", "demo", "demo"),
     ("training.cli_data", "generate", "generate"),
     ("training.cli_data", "dataset_app", "dataset"),

@@ -1,4 +1,4 @@
-"""`scout demo`: the round trip on generated events, from a bare machine to a summary.
+"""`scout roundtrip`: the parse stage's round trip on generated events, from a bare machine to a summary.
 
 Starts the broker (unless one answers already), produces generated valid and malformed post events
 to `posts`, runs the parse stage from the offsets it started at until every event is accounted for
@@ -123,7 +123,7 @@ def _run_parse_query(settings, starting_offsets: str, tally: Tally, timeout_s: f
         spark.stop()
 
 
-def _ensure_broker(settings):  # (ScoutSettings) -> (ScoutSettings, KafkaBroker started here | None)
+def ensure_broker(settings):  # (ScoutSettings) -> (ScoutSettings, KafkaBroker started here | None)
     """Use the Kafka at kafka.bootstrap_servers when it answers, else start the [broker] one."""
     from streaming.errors import BrokerError
     from streaming.infra import kafka_admin
@@ -144,7 +144,7 @@ def _ensure_broker(settings):  # (ScoutSettings) -> (ScoutSettings, KafkaBroker 
     return settings, None
 
 
-def demo(
+def roundtrip(
     ctx: typer.Context,
     valid: int = typer.Option(500, min=0, help="Valid post events to produce."),
     malformed: int = typer.Option(40, min=0, help="Malformed events to produce (several kinds)."),
@@ -153,12 +153,12 @@ def demo(
 ) -> None:
     """Run the round trip on generated events and print what happened.
 
-    Example: scout demo --valid 500 --malformed 40
+    Example: scout roundtrip --valid 500 --malformed 40
     """
     from streaming.cli import settings_of
     from streaming.infra import kafka_admin
 
-    settings, started_broker = _ensure_broker(settings_of(ctx))
+    settings, started_broker = ensure_broker(settings_of(ctx))
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
     try:
         start = kafka_admin.end_offsets(bootstrap, topics.posts, settings.kafka.client_properties)

@@ -1,11 +1,11 @@
-"""The demo's generated events: deterministic, and each one is rejected exactly as labelled."""
+"""The round trip's generated events: deterministic, and each one is rejected exactly as labelled."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from streaming.demo import MALFORMED_KINDS, demo_events
 from streaming.errors import EventValidationError
+from streaming.roundtrip import MALFORMED_KINDS, demo_events
 from streaming.validate import ValidationLimits, validate_event
 
 
