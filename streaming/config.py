@@ -126,9 +126,6 @@ class ServiceSettings(_Section):
     # Recent reclassifications a newly opened page (or a reconnecting feed) is sent first.
     feed_backlog: int = Field(50, ge=0)
     max_posts_per_query: int = Field(50, ge=1)
-    # FAISS threads per search in the service process: requests run concurrently, and one query
-    # split over OpenMP threads is slower, not faster, on a busy machine.
-    search_threads: int = Field(1, ge=1)
 
 
 class ScoutSettings(_Section):

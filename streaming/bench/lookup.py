@@ -70,7 +70,6 @@ def synthetic_profiles(n: int, dim: int, seed: int) -> list[dict[str, Any]]:
 
 
 def _serve_synthetic(n: int, dim: int, seed: int, port: int) -> None:  # child process
-    import faiss
     import uvicorn
 
     from streaming.config import load_settings
@@ -79,7 +78,6 @@ def _serve_synthetic(n: int, dim: int, seed: int, port: int) -> None:  # child p
     from streaming.similarity.index import SimilarityIndex
 
     settings = load_settings(None, {"service.materialise": False, "service.load_model": False}, environ={})
-    faiss.omp_set_num_threads(settings.service.search_threads)  # as create_app does for its own store
     store = ProfileStore(lambda d: SimilarityIndex.from_settings(d, settings.similarity))
     for event in synthetic_profiles(n, dim, seed):
         store.put(profile_from_event(event))

@@ -34,12 +34,8 @@ influencers, influencers similar to a set of posts, and a live feed of reclassif
 
 
 def _index_factory(settings: ScoutSettings):  # -> Callable[[int], SimilarityIndex]
-    import faiss
-
     from streaming.similarity.index import SimilarityIndex
 
-    # Process-wide: the service's searches are single queries, answered concurrently.
-    faiss.omp_set_num_threads(settings.service.search_threads)
     return lambda dim: SimilarityIndex.from_settings(dim, settings.similarity)
 
 
