@@ -112,6 +112,8 @@ class SimilaritySettings(_Section):
     # HNSW cannot delete: replaced or removed vectors stay as filtered stale entries until their
     # share of the index passes this, then the index is rebuilt from the live vectors.
     rebuild_stale_share: float = Field(0.2, gt=0, lt=1)
+    # An upsert within this cosine of the stored vector overwrites it in place (no stale entry).
+    hnsw_inplace_min_cosine: float = Field(0.95, ge=-1, le=1.5)
 
 
 class ServiceSettings(_Section):

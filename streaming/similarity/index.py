@@ -4,10 +4,14 @@ Inner product of unit vectors is cosine similarity. The index kind follows the s
 
 - up to ``exact_max_size`` vectors: exact search, ``IndexIDMap2(IndexFlatIP)``; an upsert removes
   the old vector and adds the new one, a removal really removes.
-- past it: ``IndexHNSWFlat`` (inner product), whose graph cannot delete. A replaced or removed
-  vector stays in the graph as a *stale* entry that searches skip (a bitmap ``IDSelector`` of the
-  live entries), and once stale entries pass ``rebuild_stale_share`` of the index it is rebuilt
-  from the live vectors (and becomes exact again if it shrank to that size).
+- past it: ``IndexHNSWFlat`` (inner product), whose graph cannot delete. An influencer's
+  embedding mostly drifts a little with each new post: when the new vector is within
+  ``hnsw_inplace_min_cosine`` of the stored one it overwrites it in place (the node keeps its
+  edges, still good for a small move; no graph insertion). A vector that moved farther, or a
+  removed one, stays in the graph as a *stale* entry that searches skip (a bitmap ``IDSelector``
+  of the live entries), the new vector becomes a new node, and once stale entries pass
+  ``rebuild_stale_share`` of the index it is rebuilt from the live vectors (and becomes exact
+  again if it shrank to that size). A rebuild holds the lock: searches wait for it.
 
 Internally every vector has an int64 label; in the HNSW index the label is the vector's position.
 One lock serialises all calls, so a service may share the index between threads.
@@ -58,6 +62,7 @@ class SimilarityIndex:
         hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 64,
         rebuild_stale_share: float = 0.2,
+        hnsw_inplace_min_cosine: float = 0.95,
     ) -> None:
         assert dim > 0 and 0 < rebuild_stale_share < 1, "dim > 0 and 0 < rebuild_stale_share < 1"
         self.dim = dim
@@ -66,6 +71,7 @@ class SimilarityIndex:
         self.hnsw_ef_construction = hnsw_ef_construction
         self.hnsw_ef_search = hnsw_ef_search
         self.rebuild_stale_share = rebuild_stale_share
+        self.hnsw_inplace_min_cosine = hnsw_inplace_min_cosine
         self._lock = threading.RLock()
         self._label_of: dict[str, int] = {}
         self._id_of: dict[int, str] = {}
@@ -151,6 +157,10 @@ class SimilarityIndex:
         if len(last) < len(ids):
             ids, x = list(last), x[list(last.values())]
         with self._lock:
+            if self.kind == "hnsw":
+                ids, x = self._replace_in_place(ids, x)
+                if not ids:
+                    return
             self._forget([i for i in ids if i in self._label_of])
             labels = np.arange(self._next_label, self._next_label + len(ids), dtype=np.int64)
             self._next_label += len(ids)
@@ -242,6 +252,7 @@ class SimilarityIndex:
             "hnsw_ef_construction": self.hnsw_ef_construction,
             "hnsw_ef_search": self.hnsw_ef_search,
             "rebuild_stale_share": self.rebuild_stale_share,
+            "hnsw_inplace_min_cosine": self.hnsw_inplace_min_cosine,
         }
 
     def _check(self, vectors: np.ndarray) -> np.ndarray:
@@ -277,6 +288,21 @@ class SimilarityIndex:
             self._live[labels] = False
             self._stale += len(labels)
             self._selector = None
+
+    def _replace_in_place(self, ids: Sequence[str], x: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """HNSW: overwrite the stored vectors that moved little; returns the ids and rows left."""
+        rows = np.array([row for row, i in enumerate(ids) if i in self._label_of], dtype=np.int64)
+        if rows.size == 0:
+            return list(ids), x
+        labels = np.array([self._label_of[ids[row]] for row in rows], dtype=np.int64)
+        flat = faiss.downcast_index(self._index.storage)
+        n = int(flat.ntotal)
+        stored = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)  # a view
+        close = np.einsum("nd,nd->n", stored[labels], x[rows]) >= self.hnsw_inplace_min_cosine  # (rows,)
+        stored[labels[close]] = x[rows[close]]
+        left = np.ones(len(ids), dtype=bool)
+        left[rows[close]] = False
+        return [i for i, keep in zip(ids, left, strict=True) if keep], x[left]
 
     def _mark_live(self, labels: np.ndarray) -> None:
         end = int(labels[-1]) + 1

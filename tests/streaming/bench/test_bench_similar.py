@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
+from streaming.bench.cli import app
 from streaming.bench.embedding_source import synthetic_reference
 from streaming.bench.report import unitless_key_problems
-from streaming.cli import app
 
 
 def test_bench_similar_tiny(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ def test_bench_similar_tiny(tmp_path: Path) -> None:
     np.save(tmp_path / "labels.npy", reference.labels)
     result = CliRunner().invoke(
         app,
-        ["bench", "similar", "--sizes", "400,900", "--ef-search", "8,64", "--queries", "40",
+        ["similar", "--sizes", "400,900", "--ef-search", "8,64", "--queries", "40",
          "--updates", "20", "--hnsw-m", "8", "--hnsw-ef-construction", "40",
          "--embeddings", str(tmp_path / "emb.npy"), "--labels", str(tmp_path / "labels.npy"),
          "--json", "--results-dir", str(tmp_path)],

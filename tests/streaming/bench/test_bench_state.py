@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from streaming.bench.cli import app
 from streaming.bench.report import BenchReport, emit, unitless_key_problems
-from streaming.cli import app
 
 
 def test_bench_state_tiny(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["bench", "state", "--history", "30", "--dim", "16", "--posts", "3000", "--influencers", "300",
+        ["state", "--history", "30", "--dim", "16", "--posts", "3000", "--influencers", "300",
          "--batch-influencers", "20", "--calls", "100", "--json", "--results-dir", str(tmp_path)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -68,7 +68,10 @@ def test_upsert_replaces_remove_removes_and_neighbours_exclude_self() -> None:
 def test_hnsw_past_the_size_limit_finds_the_right_neighbours() -> None:
     rng = np.random.default_rng(2)
     base, queries = _clustered(rng, 4000), _clustered(rng, 100)
-    index = SimilarityIndex(DIM, exact_max_size=1000, hnsw_m=32, hnsw_ef_search=128, rebuild_stale_share=0.3)
+    index = SimilarityIndex(
+        DIM, exact_max_size=1000, hnsw_m=32, hnsw_ef_search=128, rebuild_stale_share=0.3,
+        hnsw_inplace_min_cosine=2.0,  # off: every replaced vector leaves a stale entry here
+    )  # fmt: skip
     index.upsert(_ids(800), base[:800])
     assert index.kind == "exact"
     index.upsert(_ids(3200, 800), base[800:])
@@ -99,6 +102,26 @@ def test_hnsw_past_the_size_limit_finds_the_right_neighbours() -> None:
     # Shrinking to the exact size limit brings exact search back.
     index.remove(_ids(2500, 1000))
     assert index.kind == "exact" and len(index) == 500
+
+
+def test_hnsw_small_drifts_are_written_in_place() -> None:
+    rng = np.random.default_rng(4)
+    base, queries = _clustered(rng, 3000), _clustered(rng, 50)
+    index = SimilarityIndex(DIM, exact_max_size=0, hnsw_m=16, hnsw_ef_search=64, hnsw_inplace_min_cosine=0.95)
+    index.upsert(_ids(3000), base)
+    drifted = base + rng.normal(0, 0.1, base.shape)  # a new post nudges every embedding
+    moved = rng.choice(3000, 50, replace=False)
+    drifted[moved] = -drifted[moved]  # ... and 50 influencers change completely
+    index.upsert(_ids(3000), drifted)
+    assert index.stale == 50 and len(index) == 3000
+    np.testing.assert_allclose(index.vector("user7"), normalise(drifted[7:8])[0], atol=1e-6)
+    expected = _brute_force(drifted, queries, 10)
+    hits = sum(
+        len({i for i, _ in row} & {f"user{j}" for j in want})
+        for row, want in zip(index.search(queries, 10), expected, strict=True)
+    )
+    assert hits / expected.size >= 0.95
+    assert index.neighbours(f"user{moved[0]}", 1)[0][1] > 0.5  # found at its new place
 
 
 @pytest.mark.parametrize("size", [300, 1500])
