@@ -3,6 +3,7 @@
     scout bench state --json
     scout bench similar --sizes 10000,100000 --json
     scout bench lookup --influencers 10000 --requests 3000 --json
+    scout bench embed --posts-dir data/world --json
 
 The benchmark modules import their heavy libraries inside their functions, so registering them
 here keeps `scout --help` fast.
@@ -18,3 +19,18 @@ app = typer.Typer(help="Measured claims: each prints a table and, with --json, o
 app.command("state")(state.command)
 app.command("similar")(similar.command)
 app.command("lookup")(lookup.command)
+
+
+@app.command(
+    "embed",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def embed(ctx: typer.Context) -> None:
+    """Posts/s of the embed stage from JPEG bytes, GPU vs CPU (options: scout bench embed --help).
+
+    scout bench embed --posts-dir data/world --json
+    """
+    from streaming.bench.embed import main  # imports torch: only when this command runs
+
+    main(ctx.args)

@@ -1,7 +1,8 @@
 """`scout bench embed`: posts/s of the embed stage, end to end from JPEG bytes, on a GPU and on the CPU.
 
-    python -m streaming.bench.embed --posts-dir data/world --json bench/results/embed.json
-    python -m streaming.bench.embed --posts-dir data/world --device cpu --posts 64 --quick
+    scout generate data/world512 --influencers 6 --posts 20 --seed 11 --image-size 512 --knob jpeg_quality=85
+    python -m streaming.bench.embed --posts-dir data/world512 --json    # or: scout bench embed ...
+    python -m streaming.bench.embed --posts-dir data/world512 --device cpu --encoders default --quick
 
 Runs the real pipeline (``training.encoders.gpu_pipeline``) over posts read from a generated world
 (cycled when there are fewer than asked for), for the default encoders and for a ViT-B/32-sized
@@ -214,7 +215,12 @@ def _version(package: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m streaming.bench.embed", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m streaming.bench.embed",
+        description=__doc__.split("\n\n")[0],
+        epilog="examples:\n" + __doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--posts-dir", required=True, help="a world folder (scout generate) or dataset copy")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cuda or cpu")
     p.add_argument("--encoders", default="vit_b32,default", help=f"encoder pairs: {', '.join(ENCODER_PAIRS)}")
