@@ -142,9 +142,19 @@ class SimilarityIndex:
 
     def neighbours(self, influencer: str, k: int) -> list[tuple[str, float]]:
         """The k influencers most similar to one in the index, itself excluded."""
+        return self.neighbours_of([influencer], k)[0]
+
+    def neighbours_of(self, influencers: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
+        """``neighbours`` for many influencers in one batched search (one list per influencer)."""
+        if not influencers:
+            return []
         with self._lock:
-            found = self.search(self.vector(influencer)[None, :], k + 1)[0]
-        return [(other, score) for other, score in found if other != influencer][:k]
+            vectors = np.stack([self.vector(i) for i in influencers])  # (q, d)
+            found = self.search(vectors, k + 1)
+        return [
+            [(other, score) for other, score in row if other != influencer][:k]
+            for influencer, row in zip(influencers, found, strict=True)
+        ]
 
     # ---- writing -------------------------------------------------------------------------------
 

@@ -59,6 +59,9 @@ def test_upsert_replaces_remove_removes_and_neighbours_exclude_self() -> None:
     assert all(i != "user7" for row in index.search(base, 5) for i, _ in row)
     neighbours = index.neighbours("user9", 6)
     assert len(neighbours) == 6 and "user9" not in [i for i, _ in neighbours]
+    batched = index.neighbours_of(["user9", "user10"], 6)
+    assert [i for i, _ in batched[0]] == [i for i, _ in neighbours]
+    assert batched[1] == index.neighbours("user10", 6)
     with pytest.raises(UnknownInfluencerError):
         index.neighbours("user7", 3)
     with pytest.raises(SimilarityIndexError, match=f"\\(n, {DIM}\\)"):
