@@ -105,7 +105,7 @@ def demo(
     work: Path = typer.Option(Path("build/demo"), help="Work folder: world, model, checkpoint, logs."),
     influencers: int = typer.Option(60, min=10, help="Influencers of the generated world."),
     posts: int = typer.Option(40, min=10, help="Posts per influencer of the generated world."),
-    rate: float = typer.Option(25.0, gt=0, help="Replay rate, posts per second."),
+    rate: float = typer.Option(25.0, min=0.1, help="Replay rate, posts per second."),
     duration: float = typer.Option(0.0, min=0, help="Seconds to run; 0 = until Ctrl-C."),
     port: int = typer.Option(8000, help="Port of the look-up service."),
     metrics_port: int = typer.Option(9108, help="Port of the job's /metrics."),
