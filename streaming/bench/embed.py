@@ -37,9 +37,9 @@ from streaming.bench.embed_measure import (
     ceilings,
     measure_run,
     relative_errors,
-    state_update,
 )
 from streaming.bench.embed_setup import ENCODER_PAIRS, image_tower, load_world, minilm_tower
+from streaming.bench.embed_state import state_update
 
 log = logging.getLogger("streaming.bench.embed")
 

@@ -2,9 +2,10 @@
 
 One code path for CUDA and CPU. On a GPU, per batch of posts:
 
-1. host threads tokenise the texts and decode part of the images (pinned memory), while the GPU
-   decodes the rest (``jpeg_batch.HybridJpegDecoder``), all on a side stream, in a background
-   thread that prepares batch i+1 while the device computes batch i;
+1. a host thread tokenises the texts (Rust tokenizer, GIL released) while the GPU's JPEG decoder
+   decodes the images (``jpeg_batch.HybridJpegDecoder``; with ``decode="hybrid"`` host threads
+   take part of them into pinned memory), all on a side stream, in a background thread that
+   prepares batch i+1 while the device computes batch i;
 2. on the compute stream: uint8 -> normalised float, image tower and text tower under autocast
    (bf16/fp16) or in float32, the profiler's post step in float32;
 3. features and post outputs come back by non-blocking copies into pinned memory; the host waits
@@ -24,8 +25,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from torch import nn
 
 from training.devices import resolve_device
 from training.encoders.jpeg_batch import HostDecoder, HybridJpegDecoder
+from training.encoders.prefetch import prefetch
 from training.encoders.towers import ImageTower, TextTower
 from training.interface import PostInput, PostStep
 
@@ -54,13 +54,15 @@ _Context = contextlib.AbstractContextManager[Any]
 @dataclass(frozen=True)
 class PipelineConfig:
     """``decode``: who decodes JPEGs on a GPU machine (host threads, the GPU, or both at once; on a
-    CPU device always the host). ``host_decoder``: "pil" is the reference preprocessing, bit-equal
-    to training; "turbo" is libjpeg-turbo without the GIL (see ``jpeg_batch``). ``host_threads``
-    0 = automatic (cores minus two on a GPU machine, half the cores on a CPU one)."""
+    CPU device always the host). The GPU alone is the default: on an H200 with 16 host cores it was
+    the fastest (bench/results/embed_h200.json); "hybrid" pays where host cores decode fast.
+    ``host_decoder``: "pil" is the reference preprocessing, bit-equal to training; "turbo" is
+    libjpeg-turbo without the GIL (see ``jpeg_batch``). ``host_threads`` 0 = automatic (cores minus
+    two on a GPU machine, half the cores on a CPU one)."""
 
     batch_size: int = 512
     precision: Precision = "fp32"
-    decode: DecodeMode = "hybrid"
+    decode: DecodeMode = "gpu"
     host_decoder: HostDecoder = "pil"
     host_threads: int = 0
     gpu_chunk: int = 128
@@ -190,7 +192,7 @@ class EmbedPipeline:
     def embed_stream(self, batches: Iterable[Sequence[PostInput]]) -> Iterator[EmbedResult]:
         """One EmbedResult per input batch, in order; batch i+1 is prepared while batch i computes."""
         pending: _Launched | None = None
-        for prepared in _prefetch(map(self._prepare, batches), self.config.prefetch):
+        for prepared in prefetch(map(self._prepare, batches), self.config.prefetch):
             launched = self._launch(prepared)
             if pending is not None:
                 yield self._finish(pending)
@@ -290,41 +292,3 @@ class EmbedPipeline:
         if dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=dtype)
-
-
-_DONE = object()
-
-
-def _prefetch(items: Iterator[Any], depth: int) -> Iterator[Any]:
-    """Run ``items`` ahead in a background thread, at most ``depth`` items in flight; errors surface here."""
-    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:  # False once the consumer has gone
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            offer(exc)
-
-    worker = threading.Thread(target=produce, name="embed-prefetch", daemon=True)
-    worker.start()
-    try:
-        while (item := slots.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
