@@ -33,16 +33,16 @@ class Subscription:
         self._feed = feed
         self._backlog = backlog
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[FeedEvent] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[FeedEvent | None] = asyncio.Queue(maxsize=queue_size)
 
-    def offer(self, event: FeedEvent) -> None:
-        """Called from any thread."""
+    def offer(self, event: FeedEvent | None) -> None:
+        """Called from any thread; None ends the subscriber's stream."""
         try:
             self._loop.call_soon_threadsafe(self._put, event)
         except RuntimeError:  # the subscriber's loop is closed: it is gone
             self._feed.unsubscribe(self)
 
-    def _put(self, event: FeedEvent) -> None:
+    def _put(self, event: FeedEvent | None) -> None:
         if self._queue.full():
             self._queue.get_nowait()
             self._feed.on_drop()
@@ -55,6 +55,8 @@ class Subscription:
             yield event
         while True:
             event = await self._queue.get()
+            if event is None:
+                return
             if event.seq > last:
                 last = event.seq
                 yield event
@@ -76,10 +78,19 @@ class ReclassificationFeed:
         self._recent: deque[FeedEvent] = deque(maxlen=backlog)
         self._subscribers: set[Subscription] = set()
         self._seq = 0
+        self._closed = False
         self._queue_size = queue_size
         self._lock = threading.Lock()
         self.on_drop = on_drop
         self._on_subscribers = on_subscribers
+
+    def close(self) -> None:
+        """End every open stream (server shutdown); later subscribers get the backlog, then the end."""
+        with self._lock:
+            self._closed = True
+            subscribers = list(self._subscribers)
+        for subscription in subscribers:
+            subscription.offer(None)
 
     def publish(self, data: Mapping[str, Any]) -> FeedEvent:
         with self._lock:
@@ -101,6 +112,8 @@ class ReclassificationFeed:
         with self._lock:
             backlog = [] if after is None else [e for e in self._recent if e.seq > after]
             subscription = Subscription(self, backlog, self._queue_size)
+            if self._closed:
+                subscription.offer(None)
             self._subscribers.add(subscription)
             count = len(self._subscribers)
         self._on_subscribers(count)

@@ -50,6 +50,7 @@ class Materialiser:
         feed_backlog: int = 50,
         poll_timeout_s: float = 0.5,
         lag_interval_s: float = 2.0,
+        connect_timeout_s: float = 5.0,
     ) -> None:
         self.kafka = kafka
         self.store = store
@@ -58,6 +59,7 @@ class Materialiser:
         self.feed_backlog = feed_backlog
         self.poll_timeout_s = poll_timeout_s
         self.lag_interval_s = lag_interval_s
+        self.connect_timeout_s = connect_timeout_s  # per attempt: bounds how long stop() may wait
         self.caught_up = threading.Event()
         self.connected = False
         self.last_error: str | None = None
@@ -124,6 +126,7 @@ class Materialiser:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=16 * 1024 * 1024,
+            bootstrap_timeout_ms=int(self.connect_timeout_s * 1000),
             **client_config(self.kafka.client_properties, KafkaConsumer),
         )
         try:

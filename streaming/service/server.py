@@ -26,6 +26,7 @@ class BackgroundServer:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=3,
         )
+        self._app = app
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="scout-service", daemon=True)
         self.host = host
@@ -50,6 +51,9 @@ class BackgroundServer:
         log.info("service at %s", self.url)
 
     def stop(self, timeout_s: float = 15.0) -> None:
+        services = getattr(self._app.state, "services", None)
+        if services is not None:
+            services.feed.close()  # open event streams end, so uvicorn need not wait for them
         self._server.should_exit = True
         self._thread.join(timeout=timeout_s)
         if self._thread.is_alive():

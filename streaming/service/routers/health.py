@@ -14,9 +14,9 @@ def health_of(services: ServicesDep) -> Health:
     materialiser = services.materialiser
     connected = materialiser is not None and materialiser.connected
     caught_up = materialiser is None or materialiser.caught_up.is_set()
-    if materialiser is not None and not connected:
-        status = "degraded"
-    elif not caught_up:
+    if materialiser is not None and not connected and materialiser.last_error is not None:
+        status = "degraded"  # it tried and could not reach Kafka
+    elif not caught_up or (materialiser is not None and not connected):
         status = "starting"
     else:
         status = "ok"

@@ -63,3 +63,22 @@ def test_slow_subscriber_drops_oldest_and_counts() -> None:
     assert asyncio.run(scenario()) == [4, 5]
     assert len(dropped) == 3
     assert subscribers == [1, 0]
+
+
+def test_close_ends_open_streams_and_later_ones_after_their_backlog() -> None:
+    feed = ReclassificationFeed(backlog=5)
+    feed.publish({"i": 0})
+
+    async def drain(subscription) -> list[int]:
+        return [event.seq async for event in subscription.events()]
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        live = feed.subscribe(after=0)
+        closer = threading.Timer(0.05, feed.close)
+        closer.start()
+        before = await asyncio.wait_for(drain(live), 5)
+        after = await asyncio.wait_for(drain(feed.subscribe(after=0)), 5)
+        closer.join()
+        return before, after
+
+    assert asyncio.run(scenario()) == ([1], [1])
