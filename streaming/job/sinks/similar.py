@@ -74,8 +74,8 @@ class SimilarSink(Sink):
         vectors = np.stack(profiles["embedding"].to_numpy()).astype(np.float32)  # (n, H)
         self.index.upsert(ids, vectors)
         self.categories.update(zip(ids, profiles["category"], strict=True))
-        for row in profiles.itertuples(index=False):
-            neighbours = self.index.neighbours(row.influencer, self.k)
+        found = self.index.neighbours_of(ids, self.k)  # one batched search
+        for row, neighbours in zip(profiles.itertuples(index=False), found, strict=True):
             self._out.send(row.influencer, {
                 "schema": SCHEMA_VERSION,
                 "influencer": row.influencer,
