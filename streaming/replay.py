@@ -10,6 +10,7 @@ events/s or as fast as the broker takes them, every send acknowledged or counted
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import random
@@ -47,6 +48,13 @@ def iso_utc(record: PostRecord) -> str:
     return record.ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=1024)
+def _real_folder(folder: Path) -> Path | None:
+    """``folder`` resolved when it is a directory on disk; None inside an archive (``x.zip/image``).
+    Cached: a dataset's images share a handful of folders, resolving each path costs syscalls."""
+    return folder.resolve() if folder.is_dir() else None
+
+
 def to_post_event(
     record: PostRecord,
     image_mode: ImageMode = "uri",
@@ -69,8 +77,9 @@ def to_post_event(
         "hashtags": list(record.hashtags),
         "usertags": list(record.usertags),
     }
-    if image_mode == "uri" and image.is_file():
-        event["image_uri"] = image.resolve().as_uri()
+    folder = _real_folder(image.parent) if image_mode == "uri" else None
+    if folder is not None:
+        event["image_uri"] = (folder / image.name).as_uri()
     else:
         data = read_image(image) if read_image is not None else image.read_bytes()
         event["image_b64"] = base64.b64encode(data).decode("ascii")
@@ -178,7 +187,7 @@ def _events(
             record, pending = (pending or next(upcoming)), None
         else:
             record = pending = pending or next(upcoming, None) or sendable[-1]
-        inline = image_mode == "uri" and not record.image_paths[0].is_file()
+        inline = image_mode == "uri" and _real_folder(record.image_paths[0].parent) is None
         event = to_post_event(record, image_mode, dataset.read_image)
         key = record.influencer.encode("utf-8")
         if kind is None:
