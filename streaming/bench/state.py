@@ -248,6 +248,8 @@ def run(
         )  # fmt: skip
     if "cuda_resident_segmented_s" in seg:
         figures["segmented_cuda_resident_s"] = seg["cuda_resident_segmented_s"]
+    if "cuda" in devices:
+        figures["gpu"] = torch.cuda.get_device_name()
     figures["checked_equal"] = bool(checked)
     return BenchReport(
         name="state",
