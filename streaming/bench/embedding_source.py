@@ -79,6 +79,8 @@ def model_reference(
             step = model.post_step(model.encode(inputs))
             embeddings.append(model.pool(step.h, step.scores))
             labels.append(codes[record.category])
+            if len(embeddings) % 25 == 0:
+                log.info("pooled %d of %d influencers", len(embeddings), len(influencers))
     log.info("pooled %d influencers through model %s", len(embeddings), model.version)
     source = f"model {model.version} on {len(embeddings)} influencers of {Path(dataset).name}"
     return Reference(np.stack(embeddings).astype(np.float32), np.array(labels), source)

@@ -302,3 +302,8 @@ def command(
         dim=dim, seed=seed, save_reference=save_reference,
     )  # fmt: skip
     emit(report, as_json, results_dir)
+
+
+if __name__ == "__main__":  # python -m streaming.bench.similar (where the scout entry point is not installed)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    typer.run(command)
