@@ -294,3 +294,31 @@ def streamed_run(kafka_broker, spark, tiny_world, random_model, tmp_path_factory
     names = ("dlq", "profiles", "reclassified", "similar")
     read = {name: read_json(settings, getattr(topics, name)) for name in names}
     return StreamedRun(settings, len(events), bad, read)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a TOML basic string
+
+
+def write_toml(settings: ScoutSettings, path: Path) -> Path:
+    """``settings`` as a TOML file that `scout --config` reads back to the same settings."""
+    lines: list[str] = []
+
+    def section(name: str, values: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in values.items() if not isinstance(v, dict) and v is not None}
+        lines.append(f"[{name}]")
+        lines.extend(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in scalars.items())
+        for key, value in values.items():
+            if isinstance(value, dict) and value:
+                section(f"{name}.{key}", value)
+
+    for name, values in settings.model_dump(mode="json").items():
+        section(name, values)
+    path.write_text("\n".join(lines) + "\n")
+    return path
