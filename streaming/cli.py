@@ -10,6 +10,7 @@ functions, so `scout --help` is instant); this file only wires them and reads th
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from pathlib import Path
 
@@ -40,6 +41,24 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """`--set key=value` items as dotted overrides; lists and tables are JSON
+    (``--set 'job.image_roots=["build/world"]'``)."""
+    overrides: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--set expects key=value, got {item!r}")
+        if value[:1] in "[{":
+            try:
+                overrides[key.strip()] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise typer.BadParameter(f"--set {key.strip()}: {value!r} is not valid JSON ({exc})") from exc
+        else:
+            overrides[key.strip()] = value
+    return overrides
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -56,13 +75,7 @@ def main(
     # kafka-python and py4j (Spark's gateway) log every connection at INFO.
     for chatty in ("kafka", "py4j"):
         logging.getLogger(chatty).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    overrides = {}
-    for item in set_:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--set expects key=value, got {item!r}")
-        overrides[key.strip()] = value
-    ctx.obj = load_settings(config, overrides)
+    ctx.obj = load_settings(config, parse_overrides(set_))
 
 
 def settings_of(ctx: typer.Context) -> ScoutSettings:
