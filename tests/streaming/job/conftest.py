@@ -322,3 +322,46 @@ def write_toml(settings: ScoutSettings, path: Path) -> Path:
         section(name, values)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# Clear topics, little noise: a small trained model classifies such influencers reliably.
+CLEAR_WORLD = {
+    "image_size": 32,
+    "on_topic_share": (0.6, 0.8),
+    "generic_share": (0.05, 0.1),
+    "secondary_share": (0.05, 0.1),
+    "modality_overlap": 0.0,
+    "text_noise": 0.05,
+}
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A text-only profiler trained on a clear synthetic world of its own (no drift)."""
+    from training.encoders.compact_cnn import CNNTrainConfig, CompactCNNConfig
+    from training.pipeline import FeatureConfig
+    from training.synth.knobs import WorldKnobs
+    from training.synth.writer import generate_world
+    from training.train import TrainConfig
+    from training.workflow import train_model
+
+    base = tmp_path_factory.mktemp("trained")
+    generate_world(
+        base / "world",
+        WorldKnobs(influencers=54, posts=10, seed=2, drift_share=0.0, **CLEAR_WORLD),
+        progress=False,
+    )
+    features = FeatureConfig(
+        cnn=CompactCNNConfig(image_size=32, width=8, feature_dim=16),
+        cnn_train=CNNTrainConfig(epochs=1),
+        cache_dir=None,
+        device="cpu",
+    )
+    train = TrainConfig(
+        hidden_dim=32, attention_dim=16, head_hidden_dim=16, max_epochs=40, window=10, device="cpu"
+    )
+    _, metrics = train_model(
+        base / "world", base / "model", features, train, modalities=("text",), progress=False
+    )
+    assert metrics["test"]["accuracy"] >= 0.8, f"the test model is too weak: {metrics['test']}"
+    return base / "model"
