@@ -107,7 +107,8 @@ def attention_png(
         topic = bags.post_topics[row]
         label = bags.categories[topic] if topic >= 0 else "generic"
         ax.set_title(f"w={weights[i]:.3f}\n{label}", fontsize=8)
-        ax.text(0, -0.02, str(table.texts[row])[:28], transform=ax.transAxes, fontsize=6, va="top")
+        snippet = "".join(ch for ch in str(table.texts[row]) if ord(ch) < 0x2000)[:28]  # no emoji glyphs
+        ax.text(0, -0.02, snippet, transform=ax.transAxes, fontsize=6, va="top")
     predicted = bags.categories[int(pred.probs[pos].argmax())]
     fig.suptitle(
         f"{bags.names[bag]} ({bags.categories[bags.labels[bag]]}, predicted {predicted}): "

@@ -1,0 +1,124 @@
+"""The image encoder: torchvision weights from a local file, the compact CNN, a Hugging Face vision
+folder, the one preprocessing path, and clear errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+from torchvision import models
+
+from training.encoders.compact_cnn import CNNTrainConfig, CompactCNN, CompactCNNConfig, train_compact_cnn
+from training.encoders.image import ImageEncoder, ImageEncoderConfig, decode_image, normalize
+from training.errors import ImageDecodeError, ModelNotFoundError
+
+
+def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (80, 60)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+def test_decode_resizes_the_shorter_side_and_centre_crops() -> None:
+    pixels = decode_image(_jpeg((250, 10, 10), (120, 60)), 32)
+    assert pixels.shape == (3, 32, 32) and pixels.dtype == np.uint8
+    assert abs(int(pixels[0].mean()) - 250) <= 3 and pixels[2].mean() < 20
+    with pytest.raises(ImageDecodeError, match="cannot decode"):
+        decode_image(b"not an image at all", 32)
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_resnet18_from_a_local_state_dict(tmp_path: Path, suffix: str) -> None:
+    torch.manual_seed(0)
+    reference = models.resnet18(weights=None).eval()
+    path = tmp_path / f"resnet18{suffix}"
+    if suffix == ".pth":
+        torch.save(reference.state_dict(), path)
+    else:
+        save_file(reference.state_dict(), str(path))
+    encoder = ImageEncoder(ImageEncoderConfig("resnet18", weights=str(path), image_size=64), device="cpu")
+    assert encoder.dim == 512
+    images = [_jpeg((30, 200, 90)), None]
+    features = encoder.encode(images)
+    reference.fc = torch.nn.Identity()
+    pixels = torch.from_numpy(decode_image(images[0], 64))[None]
+    with torch.no_grad():
+        expected = reference(normalize(pixels, encoder.preprocess))
+    np.testing.assert_allclose(features[0], expected[0].numpy(), rtol=1e-4, atol=1e-5)
+    assert np.all(features[1] == 0)
+    # the weights travel with the model: a state dict without the file rebuilds the same encoder
+    again = ImageEncoder(
+        ImageEncoderConfig("resnet18", image_size=64), device="cpu", state_dict=encoder.state_dict()
+    )
+    np.testing.assert_allclose(again.encode(images), features, rtol=1e-5, atol=1e-6)
+
+
+def test_missing_weights_fail_with_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="resnet50.pth"):
+        ImageEncoder(ImageEncoderConfig("resnet50", weights=str(tmp_path / "resnet50.pth")), device="cpu")
+    with pytest.raises(ModelNotFoundError, match="needs pretrained weights"):
+        ImageEncoder(ImageEncoderConfig("inception_v3"), device="cpu")
+    with pytest.raises(ModelNotFoundError, match="trained by `scout train`"):
+        ImageEncoder(ImageEncoderConfig("compact_cnn"), device="cpu")
+
+
+def test_compact_cnn_default_rebuilds_from_its_weights() -> None:
+    config = CompactCNNConfig(image_size=32, width=8, feature_dim=16)
+    net = CompactCNN(config).eval()
+    encoder = ImageEncoder(ImageEncoderConfig(), device="cpu", state_dict=net.state_dict())
+    assert encoder.dim == 16 and encoder.preprocess.size == 32
+    with torch.no_grad():
+        expected = net(
+            normalize(torch.from_numpy(decode_image(_jpeg((9, 9, 200)), 32))[None], encoder.preprocess)
+        )
+    np.testing.assert_allclose(
+        encoder.encode([_jpeg((9, 9, 200))])[0], expected[0].numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_compact_cnn_stage_learns_a_separable_image_task() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=256)
+    images = rng.integers(0, 60, size=(256, 3, 16, 16)).astype(np.uint8)
+    images[labels == 1, 0] += 150  # class 1 is red
+    config = CompactCNNConfig(image_size=16, width=4, feature_dim=8, num_classes=2)
+    net, losses = train_compact_cnn(
+        images, labels, config, CNNTrainConfig(epochs=4, batch_size=32), progress=False
+    )
+    assert losses[-1] < losses[0] * 0.7
+    with torch.no_grad():
+        from training.encoders.image import HALF, Preprocess
+
+        predicted = (
+            net.logits(normalize(torch.from_numpy(images), Preprocess(16, HALF, HALF))).argmax(1).numpy()
+        )
+    assert np.mean(predicted == labels) > 0.9
+
+
+def test_hugging_face_vision_folder(tmp_path: Path) -> None:
+    from transformers import ViTConfig, ViTModel
+
+    folder = tmp_path / "tiny-vit"
+    config = ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=24,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+    )
+    ViTModel(config).save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(
+        json.dumps({"size": {"height": 32, "width": 32}, "image_mean": [0.5] * 3, "image_std": [0.5] * 3})
+    )
+    encoder = ImageEncoder(ImageEncoderConfig("hf", weights=str(folder)), device="cpu")
+    assert encoder.dim == 24 and encoder.preprocess.size == 32
+    features = encoder.encode([_jpeg((1, 2, 3)), _jpeg((250, 250, 250))])
+    assert features.shape == (2, 24) and not np.allclose(features[0], features[1])
+    assert encoder.state_dict() == {}, "Hugging Face folders are stored by reference"

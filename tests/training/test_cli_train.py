@@ -1,0 +1,73 @@
+"""`scout train` and `scout evaluate` end to end on the tiny world (features from the shared cache)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from streaming.cli import app
+from training.model_dir import load_model
+
+
+def test_train_then_evaluate(tiny_world: Path, feature_cache: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    model_dir, report = tmp_path / "model", tmp_path / "report"
+    common = ["--cache-dir", str(feature_cache), "--no-progress"]
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(tiny_world),
+            "--out",
+            str(model_dir),
+            "--epochs",
+            "6",
+            "--cnn-epochs",
+            "1",
+            "--device",
+            "cpu",
+            *common,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    model = load_model(model_dir)
+    assert f"model {model.version} written" in result.output
+    training = json.loads((model_dir / "training.json").read_text())
+    assert training["train"]["max_epochs"] == 6 and training["modalities"] == ["image", "text"]
+    assert 0.0 <= model.metrics["test"]["macro_f1"] <= 1.0
+
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(tiny_world),
+            "--model",
+            str(model_dir),
+            "--out",
+            str(report),
+            "--spark-master",
+            "none",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["model_version"] == model.version
+    assert set(metrics["results"]) == {"profiler", "mean_mlp"}
+    assert set(metrics["results"]["profiler"]) == {"multimodal", "text", "image"}
+    row, trained = metrics["results"]["profiler"]["multimodal"], model.metrics["test"]
+    assert (row["accuracy"], row["macro_f1"]) == (trained["accuracy"], trained["macro_f1"]), (
+        "the model itself"
+    )
+    for name in ("report.md", "confusion.png", "attention.png"):
+        assert (report / name).stat().st_size > 0
+    assert "comparison" in load_model(model_dir).metrics
+
+
+def test_help_shows_runnable_examples() -> None:
+    runner = CliRunner()
+    for command in ("train", "evaluate"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and f"Example: scout {command} /tmp/world" in result.output
