@@ -167,21 +167,13 @@ class SimilarityIndex:
         if len(last) < len(ids):
             ids, x = list(last), x[list(last.values())]
         with self._lock:
+            growth = sum(i not in self._label_of for i in ids)
+            if self.kind == "exact" and len(self) + growth > self.exact_max_size:
+                self.rebuild("hnsw")  # grow straight into the graph
             if self.kind == "hnsw":
                 ids, x = self._replace_in_place(ids, x)
-                if not ids:
-                    return
             self._forget([i for i in ids if i in self._label_of])
-            labels = np.arange(self._next_label, self._next_label + len(ids), dtype=np.int64)
-            self._next_label += len(ids)
-            for influencer, label in zip(ids, labels.tolist(), strict=True):
-                self._label_of[influencer] = label
-                self._id_of[label] = influencer
-            if self.kind == "exact":
-                self._index.add_with_ids(x, labels)
-            else:
-                self._index.add(x)  # positions continue the labels
-                self._mark_live(labels)
+            self._add(ids, x)
             self._maybe_rebuild()
 
     def remove(self, ids: Sequence[str]) -> int:
@@ -192,17 +184,16 @@ class SimilarityIndex:
             self._maybe_rebuild()
             return len(known)
 
-    def rebuild(self) -> None:
-        """Rebuild from the live vectors, choosing the kind by size (drops every stale entry)."""
+    def rebuild(self, kind: Kind | None = None) -> None:
+        """Rebuild from the live vectors as ``kind`` (default: by size), dropping every stale entry."""
         with self._lock:
             labels = np.array(list(self._id_of), dtype=np.int64)
             vectors = self._live_vectors(labels)  # (live, d)
             ids = [self._id_of[int(lab)] for lab in labels]
-            kind: Kind = "exact" if len(ids) <= self.exact_max_size else "hnsw"
+            kind = kind or ("exact" if len(ids) <= self.exact_max_size else "hnsw")
             log.info("rebuilding the similarity index: %d live, %d stale -> %s", len(ids), self._stale, kind)
             self._reset(kind)
-            if ids:
-                self.upsert(ids, vectors)
+            self._add(ids, vectors)
 
     # ---- snapshot ------------------------------------------------------------------------------
 
@@ -314,6 +305,21 @@ class SimilarityIndex:
         left[rows[close]] = False
         return [i for i, keep in zip(ids, left, strict=True) if keep], x[left]
 
+    def _add(self, ids: Sequence[str], x: np.ndarray) -> None:
+        """Add vectors (n, d) of ids the index does not hold, under fresh labels."""
+        if not len(ids):
+            return
+        labels = np.arange(self._next_label, self._next_label + len(ids), dtype=np.int64)
+        self._next_label += len(ids)
+        for influencer, label in zip(ids, labels.tolist(), strict=True):
+            self._label_of[influencer] = label
+            self._id_of[label] = influencer
+        if self.kind == "exact":
+            self._index.add_with_ids(x, labels)
+        else:
+            self._index.add(x)  # positions continue the labels
+            self._mark_live(labels)
+
     def _mark_live(self, labels: np.ndarray) -> None:
         end = int(labels[-1]) + 1
         if end > self._live.shape[0]:
@@ -343,7 +349,5 @@ class SimilarityIndex:
         return self._index.reconstruct_n(0, self._index.ntotal)[labels]
 
     def _maybe_rebuild(self) -> None:
-        if self.kind == "exact" and len(self) > self.exact_max_size:
-            self.rebuild()
-        elif self.kind == "hnsw" and self._stale > self.rebuild_stale_share * self._index.ntotal:
+        if self.kind == "hnsw" and self._stale > self.rebuild_stale_share * self._index.ntotal:
             self.rebuild()
