@@ -213,6 +213,10 @@ class ScoutModel:
         path = self.folder / "metrics.json"
         return json.loads(path.read_text()) if path.is_file() else {}
 
+    def encoders(self) -> tuple[TextEncoder | None, ImageEncoder | None]:
+        """The model's text and image encoders (None for a modality it does not use), loaded once."""
+        return self._encoders()
+
     def _encoders(self) -> tuple[TextEncoder | None, ImageEncoder | None]:
         if self._text_config is not None and self._text is None:
             self._text = TextEncoder(self._text_config, device=self.device)
