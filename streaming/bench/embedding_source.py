@@ -92,17 +92,20 @@ def save_reference(reference: Reference, path: Path) -> Path:
     np.save(path, reference.embeddings)
     labels = path.with_name(f"{path.stem}.labels.npy")
     np.save(labels, reference.labels)
+    path.with_name(f"{path.stem}.source.txt").write_text(reference.source + "\n")
     return labels
 
 
 def npy_reference(embeddings: Path, labels: Path | None) -> Reference:
     x = np.load(embeddings).astype(np.float32)
     assert x.ndim == 2, f"{embeddings} must hold (n, H) embeddings, got {x.shape}"
+    described = embeddings.with_name(f"{embeddings.stem}.source.txt")  # written by save_reference
+    source = f"npy: {described.read_text().strip()}" if described.is_file() else "npy"
     if labels is None:
-        return Reference(x, np.zeros(len(x), dtype=np.int64), "npy")
+        return Reference(x, np.zeros(len(x), dtype=np.int64), source)
     _, codes = np.unique(np.load(labels, allow_pickle=False), return_inverse=True)
     assert codes.shape == (len(x),), f"{labels} must hold one label per embedding"
-    return Reference(x, codes, "npy")
+    return Reference(x, codes, source)
 
 
 def synthetic_reference(dim: int, rng: np.random.Generator, per_category: int = 600) -> Reference:

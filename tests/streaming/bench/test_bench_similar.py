@@ -27,7 +27,7 @@ def test_bench_similar_tiny(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures == json.loads((tmp_path / "similar.json").read_text())
-    assert figures["source"] == "npy" and figures["embedding_dims"] == 16
+    assert figures["source"] == "npy" and figures["embedding_dims"] == 16  # no .source.txt beside it
     assert figures["mixture_categories_count"] == 9
     for n in (400, 900):
         for kind in ("exact", "hnsw"):
