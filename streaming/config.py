@@ -104,8 +104,9 @@ class JobSettings(_Section):
 class SimilaritySettings(_Section):
     """The FAISS index behind similar-influencer search (streaming.similarity.index)."""
 
-    # Exact inner-product search up to this many influencers, HNSW past it.
-    exact_max_size: int = Field(100_000, ge=0)
+    # Exact inner-product search up to this many influencers, HNSW past it. Measured on 2 cores
+    # (bench/results/similar.json): one exact query costs ~1 ms at 10k, ~25 ms at 100k.
+    exact_max_size: int = Field(20_000, ge=0)
     hnsw_m: int = Field(32, ge=4)
     hnsw_ef_construction: int = Field(64, ge=8)
     hnsw_ef_search: int = Field(64, ge=1)

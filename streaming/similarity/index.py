@@ -57,7 +57,7 @@ class SimilarityIndex:
         self,
         dim: int,
         *,
-        exact_max_size: int = 100_000,
+        exact_max_size: int = 20_000,
         hnsw_m: int = 32,
         hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 64,
