@@ -4,6 +4,7 @@
     scout bench similar --sizes 10000,100000 --json
     scout bench lookup --influencers 10000 --requests 3000 --json
     scout bench embed --posts-dir data/world --json
+    scout --set job.model_dir=build/model bench stream --world build/world --posts 1000 --json
 
 The benchmark modules import their heavy libraries inside their functions, so registering them
 here keeps `scout --help` fast.
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import typer
 
-from streaming.bench import lookup, similar, state
+from streaming.bench import lookup, similar, state, stream
 
 app = typer.Typer(help="Measured claims: each prints a table and, with --json, one JSON object last.")
 app.command("state")(state.command)
 app.command("similar")(similar.command)
 app.command("lookup")(lookup.command)
+app.command("stream")(stream.command)
 
 
 @app.command(

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class CommitReport:
     batch_id: int
+    posts: int = 0  # posts folded into the state in this batch (dead letters not included)
     written: dict[str, int] = field(default_factory=dict)  # sink name -> records
     seconds: float = 0.0
 
@@ -67,7 +68,7 @@ class BatchCommitter:
         if self.last_batch_id is not None and batch_id <= self.last_batch_id:
             log.info("batch %d replayed (last written %d): same values again", batch_id, self.last_batch_id)
         batch = SinkBatch.from_frame(batch_id, frame)
-        report = CommitReport(batch_id)
+        report = CommitReport(batch_id, posts=int(batch.profiles["trigger_posts"].map(len).sum()))
         for sink in self.sinks:  # 2.-5.
             report.written[sink.name] = sink.write(batch)
         for sink in self.sinks:  # 6.

@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-    from streaming.job.commit import BatchCommitter
+    from streaming.job.commit import BatchCommitter, CommitReport
     from streaming.metrics.job import JobMetrics, MetricsServer
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,16 @@ class StreamJob:
     """The Influencer Scout streaming job of one process."""
 
     def __init__(
-        self, settings: ScoutSettings, spark: SparkSession | None = None, metrics: JobMetrics | None = None
+        self,
+        settings: ScoutSettings,
+        spark: SparkSession | None = None,
+        metrics: JobMetrics | None = None,
+        on_commit: Callable[[CommitReport], None] | None = None,
     ) -> None:
         self.settings = settings
         self.spark = spark
         self.metrics = metrics
+        self.on_commit = on_commit  # called after each batch's outputs are acknowledged
         self.query: StreamingQuery | None = None
         self.committer: BatchCommitter | None = None
         self._metrics_server: MetricsServer | None = None
@@ -206,15 +212,27 @@ class StreamJob:
             ReclassifiedSink(kafka, model.labels),
             similar,
         ]
-        return BatchCommitter(sinks, self.metrics)
+        return BatchCommitter(sinks, self.metrics, self.on_commit)
 
     def _caught_up(self) -> bool:
-        from streaming.metrics.job import kafka_lag
+        """True when the last finished batch read through the current end of `posts`.
+
+        Compared with the topic's own end offsets rather than the progress' latestOffset: a batch
+        re-run from the offsets log after a restart reports no fresh latestOffset."""
+        from streaming.infra.kafka_admin import end_offsets
 
         progress = self.query.lastProgress if self.query is not None else None
-        if not progress:
+        if not progress or not progress.get("sources"):
             return False
-        return all(sum(kafka_lag(source).values()) == 0 for source in progress.get("sources", []))
+        kafka = self.settings.kafka
+        ends = end_offsets(kafka.bootstrap_servers, kafka.topics.posts, kafka.client_properties)
+        for source in progress["sources"]:
+            read = source.get("endOffset")
+            read = json.loads(read) if isinstance(read, str) else (read or {})
+            done = {int(p): int(o) for p, o in read.get(kafka.topics.posts, {}).items()}
+            if any(done.get(p, 0) < end for p, end in ends.items()):
+                return False
+        return True
 
     def _failure(self, exc: BaseException) -> Exception:
         text = str(exc)
