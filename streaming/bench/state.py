@@ -187,9 +187,12 @@ def run(
     device: str = "cpu",
     seed: int = 0,
     calls: int = 2000,
+    threads: int | None = None,
 ) -> BenchReport:
     import torch
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     devices = ["cpu"]
     if device in ("cuda", "auto") and torch.cuda.is_available():
@@ -276,6 +279,9 @@ def command(
     device: Annotated[str, typer.Option(help="cpu, cuda, or auto (adds CUDA when present).")] = "cpu",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     calls: Annotated[int, typer.Option(help="Timed calls per per-call measurement (best of 5 runs).")] = 2000,
+    threads: Annotated[
+        int | None, typer.Option(help="torch CPU threads (default: torch's own choice).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line.")] = False,
     results_dir: Annotated[Path, typer.Option(help="Where <name>.json is written.")] = RESULTS_DIR,
 ) -> None:
@@ -283,7 +289,7 @@ def command(
 
     Example: scout bench state --posts 200000 --influencers 20000 --json
     """
-    report = run(history, dim, posts, influencers, batch_influencers, device, seed, calls)
+    report = run(history, dim, posts, influencers, batch_influencers, device, seed, calls, threads)
     emit(report, as_json, results_dir)
     if not report.figures["checked_equal"]:
         raise typer.Exit(1)
