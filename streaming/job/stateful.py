@@ -54,7 +54,6 @@ _DEAD_LETTER_COLUMNS = (
 )  # fmt: skip
 # Influencers are never empty (validation rejects that); dead letters without one group here.
 NO_INFLUENCER = ""
-_EPOCH = pd.Timestamp(0, tz="UTC")
 _MODELS: dict[tuple[str, str], Any] = {}  # per Python worker: (model_dir, version) -> ScoutModel
 
 
@@ -70,8 +69,11 @@ def classifier(model_dir: str, version: str) -> Any:  # -> training.model_dir.Sc
     """The model of this Python worker (loaded once; classification needs no encoder)."""
     model = _MODELS.get((model_dir, version))
     if model is None:
+        import torch
+
         from training.model_dir import load_model
 
+        torch.set_num_threads(1)  # one small MLP call per influencer: threads only add overhead
         model = load_model(model_dir, device="cpu")
         if model.version != version:
             raise CheckpointMismatchError(
@@ -82,10 +84,9 @@ def classifier(model_dir: str, version: str) -> Any:  # -> training.model_dir.Sc
     return model
 
 
-def _seconds(ts: pd.Series) -> np.ndarray:
-    """Timestamps (tz-aware, or naive UTC as the session time zone is UTC) -> (n,) Unix seconds."""
-    stamps = pd.to_datetime(ts, utc=True)
-    return ((stamps - _EPOCH).dt.total_seconds()).to_numpy(np.float64)
+def _epoch_ns(ts: pd.Series) -> np.ndarray:
+    """Timestamps (tz-aware, or naive UTC as the session time zone is UTC) -> (n,) int64 Unix ns."""
+    return pd.DatetimeIndex(ts).as_unit("ns").asi8
 
 
 class ProfileProcessor(StatefulProcessor):
@@ -131,46 +132,64 @@ class ProfileProcessor(StatefulProcessor):
         return state, category
 
     def _update(self, influencer: str, live: pd.DataFrame) -> pd.DataFrame:
-        live = live.sort_values(["ts", "source_partition", "source_offset"], kind="stable")
-        state, previous = self._stored()
-        h = np.stack(live["h"].to_numpy()).astype(np.float64)  # (k, H)
-        scores = live["score"].to_numpy(np.float64)  # (k,)
-        ts = _seconds(live["ts"])  # (k,)
+        # numpy, not pandas, per influencer: this runs once per updated influencer and batch
+        ts_ns = _epoch_ns(live["ts"])  # (k,)
+        # event time, then position in the topic: the same order whatever the batching
+        order = np.lexsort((live["source_offset"].to_numpy(), live["source_partition"].to_numpy(), ts_ns))
+        h = np.stack(live["h"].to_numpy()[order]).astype(np.float64)  # (k, H)
+        scores = live["score"].to_numpy(np.float64)[order]  # (k,)
+        post_ids = live["post_id"].to_numpy()[order]
         meta = [
             attention.PostMeta(post_id, uri, caption or "")
-            for post_id, uri, caption in zip(live["post_id"], live["image_uri"], live["caption"], strict=True)
+            for post_id, uri, caption in zip(
+                post_ids, live["image_uri"].to_numpy()[order], live["caption"].to_numpy()[order], strict=True
+            )
         ]
         config = self.config
+        state, previous = self._stored()
         state = attention.update(
-            state, scores, h, ts, meta, config.tau_seconds, config.top_k, model_version=config.model_version
-        )
+            state, scores, h, ts_ns[order] / 1e9, meta, config.tau_seconds, config.top_k,
+            model_version=config.model_version,
+        )  # fmt: skip
         e = attention.embedding(state)  # (H,) float64
         model = classifier(config.model_dir, config.model_version)
         probs = model.classify(e[None, :].astype(np.float32))[0].astype(np.float64)  # (C,)
         category = model.labels[int(np.argmax(probs))]
         self._state.update((*attention.to_row(state).values(), category, probs.tolist(), config.tau_seconds))
-        row: dict[str, Any] = {
-            "kind": PROFILE,
-            "influencer": influencer,
-            "category": category,
-            "previous_category": previous,
-            "probabilities": probs.tolist(),
-            "embedding": e.tolist(),
-            "post_count": state.n,
-            "top_posts": json.dumps(attention.top_posts(state)),
-            "trigger_posts": live["post_id"].tolist(),
-            "event_time": pd.to_datetime(live["ts"], utc=True).max(),
-            "processing_time": pd.to_datetime(live["batch_time"], utc=True).iloc[0],
-            "model_version": config.model_version,
+        row: dict[str, list[Any]] = {
+            "kind": [PROFILE],
+            "influencer": [influencer],
+            "category": [category],
+            "previous_category": [previous],
+            "probabilities": [probs],
+            "embedding": [e],
+            "post_count": [state.n],
+            "top_posts": [json.dumps(attention.top_posts(state))],
+            "trigger_posts": [post_ids.tolist()],
+            "event_time": [pd.Timestamp(int(ts_ns.max()), tz="UTC")],
+            "processing_time": [pd.Timestamp(live["batch_time"].iloc[0])],
+            "model_version": [config.model_version],
+            **{name: [None] for name in _DEAD_LETTER_COLUMNS},
         }
-        return pd.DataFrame([{**row, **dict.fromkeys(_DEAD_LETTER_COLUMNS)}])
+        return pd.DataFrame(row)
 
 
 def _dead_letter_rows(dead: pd.DataFrame) -> pd.DataFrame:
     out = dead[list(_DEAD_LETTER_COLUMNS)].copy()
     out.insert(0, "kind", DEAD_LETTER)
-    for name in ("influencer", "category", "previous_category", "probabilities", "embedding", "post_count",
-                 "top_posts", "trigger_posts", "event_time", "processing_time", "model_version"):
+    for name in (
+        "influencer",
+        "category",
+        "previous_category",
+        "probabilities",
+        "embedding",
+        "post_count",
+        "top_posts",
+        "trigger_posts",
+        "event_time",
+        "processing_time",
+        "model_version",
+    ):
         out[name] = None
     return out
 
