@@ -76,8 +76,9 @@ class DatasetFiles:
         table = self.info if kind == "info" else self.images if kind == "image" else self.meta
         if base in table:
             self.duplicate_members += 1
-            log.debug("%s found twice (%s and %s); keeping the first", base, table[base].location,
-                      member.location)
+            log.debug(
+                "%s found twice (%s and %s); keeping the first", base, table[base].location, member.location
+            )
             return
         table[base] = member
 
@@ -90,8 +91,12 @@ class DatasetFiles:
                 if name.lower().endswith(".zip"):
                     self._scan_zip(path)
                 elif name.lower().endswith((".z01", ".001")):
-                    log.warning("%s is one volume of a multi-volume archive; join the volumes into one "
-                                "zip first (e.g. `zip -s 0 %s --out joined.zip`)", path, path.name)
+                    log.warning(
+                        "%s is one volume of a multi-volume archive; join the volumes into one "
+                        "zip first (e.g. `zip -s 0 %s --out joined.zip`)",
+                        path,
+                        path.name,
+                    )
                 elif name in _META_FILES and depth <= _MAX_DEPTH:
                     self._add(name, name, Member(path))
                 elif here.name in (layout.INFO_DIR, layout.IMAGE_DIR):

@@ -78,15 +78,28 @@ def parse_influencers(lines: Iterable[str], report: DatasetReport) -> list[Influ
     result = list(records.values())
     report.influencers = len(result)
     report.by_category = category_counts([r.category for r in result], CATEGORIES)
-    report.warn("bad_influencer_rows", report.bad_influencer_rows,
-                "rows of influencers.txt could not be parsed and were skipped", bad)
-    report.warn("label_fixes", report.label_fixed_rows,
-                "labels were misspelled and corrected", sorted(set(fixed)))
-    report.warn("unknown_labels", sum(report.unknown_labels.values()),
-                "influencers have a category that is not one of the nine and were skipped "
-                "(their posts keep label None)", unknown)
-    report.warn("duplicate_influencers", report.duplicate_influencers,
-                "usernames are listed twice in influencers.txt; the first row is kept", duplicates)
+    report.warn(
+        "bad_influencer_rows",
+        report.bad_influencer_rows,
+        "rows of influencers.txt could not be parsed and were skipped",
+        bad,
+    )
+    report.warn(
+        "label_fixes", report.label_fixed_rows, "labels were misspelled and corrected", sorted(set(fixed))
+    )
+    report.warn(
+        "unknown_labels",
+        sum(report.unknown_labels.values()),
+        "influencers have a category that is not one of the nine and were skipped "
+        "(their posts keep label None)",
+        unknown,
+    )
+    report.warn(
+        "duplicate_influencers",
+        report.duplicate_influencers,
+        "usernames are listed twice in influencers.txt; the first row is kept",
+        duplicates,
+    )
     return result
 
 
@@ -103,7 +116,7 @@ class MappedPost:
 
 
 def parse_image_list(text: str) -> list[str] | None:
-    """"['a.jpg', 'b.jpg']" -> ['a.jpg', 'b.jpg']; None when the literal is broken."""
+    """ "['a.jpg', 'b.jpg']" -> ['a.jpg', 'b.jpg']; None when the literal is broken."""
     text = text.strip()
     try:
         value = ast.literal_eval(text) if text else []
@@ -147,10 +160,22 @@ def parse_mapping(lines: Iterable[str], report: DatasetReport) -> dict[str, list
         report.duplicate_mapping_rows += 1
         duplicates.append(f"{influencer}/{json_name}")
         known.image_names.extend(n for n in images if n not in known.image_names)
-    report.warn("bad_mapping_rows", report.bad_mapping_rows,
-                "mapping rows have fewer than two fields and were skipped", bad)
-    report.warn("bad_image_lists", report.bad_image_lists,
-                "mapping rows have a broken image list; quoted names were salvaged", broken_lists)
-    report.warn("duplicate_mapping_rows", report.duplicate_mapping_rows,
-                "mapping rows repeat an earlier post and were merged into it", duplicates)
+    report.warn(
+        "bad_mapping_rows",
+        report.bad_mapping_rows,
+        "mapping rows have fewer than two fields and were skipped",
+        bad,
+    )
+    report.warn(
+        "bad_image_lists",
+        report.bad_image_lists,
+        "mapping rows have a broken image list; quoted names were salvaged",
+        broken_lists,
+    )
+    report.warn(
+        "duplicate_mapping_rows",
+        report.duplicate_mapping_rows,
+        "mapping rows repeat an earlier post and were merged into it",
+        duplicates,
+    )
     return {name: list(of.values()) for name, of in posts.items()}

@@ -74,18 +74,41 @@ class InstagramDataset:
         report.posts = report.posts_mapped - len(missing_info)
         report.images_missing = len(missing_images)
         report.info_unmapped = len(unmapped)
-        report.warn("influencers_unlisted", len(unlisted),
-                    "influencers have posts but no row in influencers.txt (label None)", unlisted)
-        report.warn("influencers_without_posts", len(no_posts),
-                    "influencers of influencers.txt have no mapped posts", no_posts)
-        report.warn("posts_missing_metadata", len(missing_info),
-                    "mapped posts have no metadata file and are not read", missing_info)
-        report.warn("images_missing", len(missing_images),
-                    "mapped images are missing; their posts keep the images that exist", missing_images)
-        report.warn("info_unmapped", len(unmapped),
-                    "metadata files are named by no mapping row and are not read", unmapped)
-        report.warn("duplicate_members", report.duplicate_members,
-                    "files exist both unpacked and in an archive (or in two archives); first kept")
+        report.warn(
+            "influencers_unlisted",
+            len(unlisted),
+            "influencers have posts but no row in influencers.txt (label None)",
+            unlisted,
+        )
+        report.warn(
+            "influencers_without_posts",
+            len(no_posts),
+            "influencers of influencers.txt have no mapped posts",
+            no_posts,
+        )
+        report.warn(
+            "posts_missing_metadata",
+            len(missing_info),
+            "mapped posts have no metadata file and are not read",
+            missing_info,
+        )
+        report.warn(
+            "images_missing",
+            len(missing_images),
+            "mapped images are missing; their posts keep the images that exist",
+            missing_images,
+        )
+        report.warn(
+            "info_unmapped",
+            len(unmapped),
+            "metadata files are named by no mapping row and are not read",
+            unmapped,
+        )
+        report.warn(
+            "duplicate_members",
+            report.duplicate_members,
+            "files exist both unpacked and in an archive (or in two archives); first kept",
+        )
 
     # -- the public API ---------------------------------------------------------------------------
 
@@ -104,8 +127,11 @@ class InstagramDataset:
         names = self.usernames() if usernames is None else list(usernames)
         unknown = [name for name in names if name not in self._posts]
         if unknown:
-            log.warning("%d requested influencers have no posts in this copy (e.g. %s)",
-                        len(unknown), ", ".join(unknown[:3]))
+            log.warning(
+                "%d requested influencers have no posts in this copy (e.g. %s)",
+                len(unknown),
+                ", ".join(unknown[:3]),
+            )
         for name in names:
             records = [r for r in (self._read_post(name, p) for p in self._posts.get(name, [])) if r]
             records.sort(key=lambda r: (r.ts, r.post_id))
@@ -139,8 +165,12 @@ class InstagramDataset:
             return None
         if meta.owner is not None and meta.owner != influencer:
             self.report.owner_mismatches += 1
-            log.debug("%s: owner %r differs from the mapping's %r; the mapping wins",
-                      info.location, meta.owner, influencer)
+            log.debug(
+                "%s: owner %r differs from the mapping's %r; the mapping wins",
+                info.location,
+                meta.owner,
+                influencer,
+            )
         found = (self.files.images.get(layout.image_member_name(influencer, n)) for n in post.image_names)
         images = tuple(m.location for m in found if m is not None)
         return PostRecord(

@@ -1,13 +1,13 @@
 """A tiny dataset copy in the exact public layout, with every defect real copies have.
 
-    influencers.txt   header, a '=====' separator line, labels 'fasion' and 'pets', an unknown label
-                      ('astrology'), a repeated username, a row with too few fields
-    mapping           header, a repeated row, a repeated post with an extra image, a multi-image post,
-                      a broken image list, a row with one field, an influencer not in influencers.txt
-    info/             alice's posts unpacked; bob's and carol's only inside two zip parts;
-                      one post with no metadata file, one with bad JSON, one without a timestamp,
-                      one wrapped as {"graphql": {"shortcode_media": ...}} with preview comments
-    image/            two mapped images missing
+influencers.txt   header, a '=====' separator line, labels 'fasion' and 'pets', an unknown label
+                  ('astrology'), a repeated username, a row with too few fields
+mapping           header, a repeated row, a repeated post with an extra image, a multi-image post,
+                  a broken image list, a row with one field, an influencer not in influencers.txt
+info/             alice's posts unpacked; bob's and carol's only inside two zip parts;
+                  one post with no metadata file, one with bad JSON, one without a timestamp,
+                  one wrapped as {"graphql": {"shortcode_media": ...}} with preview comments
+image/            two mapped images missing
 """
 
 from __future__ import annotations
@@ -28,9 +28,20 @@ JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes\xff\xd9"
 
 def _info(owner: str, post_id: str, day: int, caption: str, **kw: object) -> dict:
     defaults: dict = dict(
-        post_id=post_id, shortcode=f"sc{post_id}", owner=owner, owner_id="1", ts=T0.replace(day=day),
-        caption=caption, usertags=(), likes=10, comments=2, sponsor=None, is_video=False,
-        image_count=1, image_size=64, accessibility_caption=None,
+        post_id=post_id,
+        shortcode=f"sc{post_id}",
+        owner=owner,
+        owner_id="1",
+        ts=T0.replace(day=day),
+        caption=caption,
+        usertags=(),
+        likes=10,
+        comments=2,
+        sponsor=None,
+        is_video=False,
+        image_count=1,
+        image_size=64,
+        accessibility_caption=None,
     )
     defaults.update(kw)
     return build_post(**defaults)
@@ -74,8 +85,17 @@ def write_defect_copy(root: Path) -> DefectCopy:
     )
     info = {
         "alice-101.info": _info("alice", "101", 3, "Morning glow #Makeup #skincare #makeup"),
-        "alice-102.info": _info("alice", "102", 1, "Three looks @brand", usertags=("brand", "friend"),
-                                image_count=3, sponsor="brand", likes=500, comments=40),
+        "alice-102.info": _info(
+            "alice",
+            "102",
+            1,
+            "Three looks @brand",
+            usertags=("brand", "friend"),
+            image_count=3,
+            sponsor="brand",
+            likes=500,
+            comments=40,
+        ),
         "alice-103.info": _info("alice", "103", 2, "", accessibility_caption="Photo of a lipstick"),
         "frank-501.info": _info("frank", "501", 9, "unlisted #misc"),
         "dave-401.info": "{not json",
@@ -83,11 +103,23 @@ def write_defect_copy(root: Path) -> DefectCopy:
     }
     zipped = {
         "info_part1.zip": {
-            "bob-201.info": {"graphql": {"shortcode_media": {
-                **_info("bob", "201", 5, "Fit check #OOTD", comments=0),
-            }}},
-            "bob-202.info": _info("bob", "202", 4, "Street style", is_video=True, image_count=2,
-                                  comment_key="edge_media_preview_comment", comments=7),
+            "bob-201.info": {
+                "graphql": {
+                    "shortcode_media": {
+                        **_info("bob", "201", 5, "Fit check #OOTD", comments=0),
+                    }
+                }
+            },
+            "bob-202.info": _info(
+                "bob",
+                "202",
+                4,
+                "Street style",
+                is_video=True,
+                image_count=2,
+                comment_key="edge_media_preview_comment",
+                comments=7,
+            ),
         },
         "info_part2.zip": {
             "carol-301.info": _info("carol", "301", 6, "Good boy #dog"),

@@ -17,8 +17,15 @@ def test_defect_copy_counts(defect_copy, caplog: pytest.LogCaptureFixture) -> No
         report = ds.report
         assert [r.username for r in ds.influencers()] == ["alice", "bob", "carol", "dave"]
         assert report.by_category == {
-            "beauty": 1, "family": 0, "fashion": 1, "fitness": 0, "food": 1,
-            "interior": 0, "pet": 1, "travel": 0, "other": 0,
+            "beauty": 1,
+            "family": 0,
+            "fashion": 1,
+            "fitness": 0,
+            "food": 1,
+            "interior": 0,
+            "pet": 1,
+            "travel": 0,
+            "other": 0,
         }
         assert report.label_fixes == {"fasion": "fashion", "pets": "pet"}
         assert report.separator_lines == 1
@@ -43,9 +50,18 @@ def test_defect_copy_counts(defect_copy, caplog: pytest.LogCaptureFixture) -> No
         list(ds.iter_posts())  # a second pass counts nothing twice
         assert report.posts == 7
     kinds = {w.split(":")[0] for w in report.warnings}
-    assert {"label_fixes", "unknown_labels", "duplicate_mapping_rows", "bad_image_lists",
-            "posts_missing_metadata", "images_missing", "influencers_unlisted",
-            "posts_bad_metadata", "bad_influencer_rows", "bad_mapping_rows"} <= kinds
+    assert {
+        "label_fixes",
+        "unknown_labels",
+        "duplicate_mapping_rows",
+        "bad_image_lists",
+        "posts_missing_metadata",
+        "images_missing",
+        "influencers_unlisted",
+        "posts_bad_metadata",
+        "bad_influencer_rows",
+        "bad_mapping_rows",
+    } <= kinds
     assert "posts_missing_metadata: 1 mapped posts" in caplog.text
 
 
@@ -53,8 +69,13 @@ def test_posts_grouped_in_time_order_with_fields(defect_copy) -> None:
     with open_dataset(defect_copy.root) as ds:
         posts = list(ds.iter_posts())
         assert [(p.influencer, p.post_id) for p in posts] == [
-            ("alice", "102"), ("alice", "103"), ("alice", "101"),
-            ("bob", "202"), ("bob", "201"), ("carol", "301"), ("frank", "501"),
+            ("alice", "102"),
+            ("alice", "103"),
+            ("alice", "101"),
+            ("bob", "202"),
+            ("bob", "201"),
+            ("carol", "301"),
+            ("frank", "501"),
         ]
         by_id = {p.post_id: p for p in posts}
         a101, a102, a103 = by_id["101"], by_id["102"], by_id["103"]
