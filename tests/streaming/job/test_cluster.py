@@ -17,8 +17,15 @@ import numpy as np
 import pytest
 
 from tests.conftest import free_port
-from tests.streaming.job.conftest import latest_by_influencer, produce, read_json, topic_settings, write_toml
-from tests.streaming.job.test_kill_drill import start_job, tail
+from tests.streaming.job.helpers import (
+    latest_by_influencer,
+    produce,
+    read_json,
+    start_job,
+    tail,
+    topic_settings,
+    write_toml,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 
 from streaming.errors import EventValidationError
 from streaming.job.embed import EmbedConfig, PostEmbedder, load_image
-from tests.streaming.job.conftest import image_bytes
+from tests.streaming.job.helpers import image_bytes
 
 
 def test_load_image_reads_inline_or_file_within_the_limit(tmp_path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from streaming.events import load_schema
-from tests.streaming.job.conftest import (
+from tests.streaming.job.helpers import (
     batch_profile,
     latest_by_influencer,
     produce,

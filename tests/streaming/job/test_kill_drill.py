@@ -8,36 +8,24 @@ import logging
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
-from tests.streaming.job.conftest import latest_by_influencer, produce, read_json, topic_settings, write_toml
+from tests.streaming.job.helpers import (
+    latest_by_influencer,
+    produce,
+    read_json,
+    start_job,
+    tail,
+    topic_settings,
+    write_toml,
+)
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
-
-
-def start_job(config: Path, log_file: Path, *args: str) -> subprocess.Popen:
-    """`scout --config CONFIG stream ARGS` in a process group of its own (driver, JVM, workers)."""
-    with log_file.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "streaming.cli", "--config", str(config), "stream", *args],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def published(settings) -> int:

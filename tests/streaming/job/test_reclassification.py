@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.streaming.job.conftest import CLEAR_WORLD, produce, read_json, topic_settings
+from tests.streaming.job.helpers import CLEAR_WORLD, produce, read_json, topic_settings
 
 pytestmark = pytest.mark.integration
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def drift_world(tmp_path_factory):
     from streaming.replay import encode, ordered_posts, to_post_event
-    from tests.streaming.job.conftest import World
+    from tests.streaming.job.helpers import World
     from training.dataset.reader import open_dataset
     from training.synth.knobs import WorldKnobs
     from training.synth.meta import load_world_meta
