@@ -57,6 +57,8 @@ def train(
     from training.train import TrainConfig
     from training.workflow import train_model
 
+    if pooling not in ("attention", "mean"):
+        raise typer.BadParameter("--pooling must be attention or mean (the two that serve incrementally)")
     if modalities not in MODALITY_CHOICES:
         raise typer.BadParameter(f"--modalities must be one of {', '.join(MODALITY_CHOICES)}")
     features = FeatureConfig(

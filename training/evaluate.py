@@ -6,7 +6,8 @@ synthetic world; generic posts have none and are skipped) and against the influe
 otherwise (the public dataset). Methods x modalities:
 
     profiler      attention pooling + MLP head (training.train)
-    mean_mlp      mean pooling + the same MLP head
+    mean_mlp      mean pooling of the projected posts h + the same MLP head
+    mean_features_mlp   mean of the encoders' features, then the same projection and MLP head
     spark_lr / spark_rf / spark_nb   mean pooling + Spark ML LogisticRegression / RandomForest / NaiveBayes
 """
 
@@ -37,7 +38,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "image": ("image",),
 }
 SPARK_METHODS = {"spark_lr": "logistic_regression", "spark_rf": "random_forest", "spark_nb": "naive_bayes"}
-METHODS = ("profiler", "mean_mlp", *SPARK_METHODS)
+NETWORK_METHODS = {"profiler": "attention", "mean_mlp": "mean", "mean_features_mlp": "mean_features"}
+METHODS = (*NETWORK_METHODS, *SPARK_METHODS)
 
 
 def influencer_metrics(y_true: np.ndarray, y_pred: np.ndarray, categories: Sequence[str]) -> dict[str, Any]:
@@ -111,10 +113,10 @@ def compare(
         features = prep.features(VARIANTS[variant])
         for method in methods:
             key = f"{method}/{variant}"
-            if method in ("profiler", "mean_mlp"):
+            if method in NETWORK_METHODS:
                 model = (trained or {}).get(key)
                 if model is None:
-                    pooling = "attention" if method == "profiler" else "mean"
+                    pooling = NETWORK_METHODS[method]
                     fit = fit_profiler(
                         features,
                         bags,

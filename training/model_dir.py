@@ -83,6 +83,10 @@ class ModelParts:
         )
         assert dims == self.profiler.config.feature_dim, f"encoder dims {dims} != profiler feature_dim"
         assert len(self.labels) == self.profiler.config.num_classes, "one label per profiler class"
+        assert self.profiler.config.pooling != "mean_features", (
+            "mean_features pooling is an evaluation baseline: its embedding is not a pooling of h, so it "
+            "cannot be served incrementally; export attention or mean pooling"
+        )
 
 
 def library_versions() -> dict[str, str]:

@@ -9,7 +9,11 @@ Per influencer:
     y   = MLP(e)                              influencer-category logits  (C,)
 
 ``pooling="mean"`` is the mean-pooling baseline with the same projection and head: its scores are
-identically zero, so the same softmax pooling (and the streaming job's online softmax) gives the mean.
+identically zero, so the same softmax pooling (and the streaming job's online softmax) gives the mean
+of the projected posts h (a learned per-post map before the mean, as in deep sets).
+``pooling="mean_features"`` is the classic average: the encoders' features are averaged first and
+the average goes through the projection and the head, e = ReLU(W_p mean_j f_j + b_p). It is a
+baseline only: its embedding is not a pooling of the per-post h, so it is not served incrementally.
 Every per-post quantity depends on that post alone, which is what makes the streaming update exact.
 """
 
@@ -21,7 +25,8 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch import nn
 
-Pooling = Literal["attention", "mean"]
+Pooling = Literal["attention", "mean", "mean_features"]
+POOLINGS = ("attention", "mean", "mean_features")
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,7 @@ class ProfilerConfig:
     pooling: Pooling = "attention"
 
     def __post_init__(self) -> None:
-        assert self.pooling in ("attention", "mean"), (
-            f"pooling must be attention or mean, got {self.pooling!r}"
-        )
+        assert self.pooling in POOLINGS, f"pooling must be one of {POOLINGS}, got {self.pooling!r}"
         assert self.feature_dim > 0 and self.num_classes > 1, "feature_dim > 0 and num_classes > 1 required"
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,4 +117,7 @@ class PostAttentiveProfiler(nn.Module):
         assert features.ndim == 3, f"features must be (B, W, F), got {tuple(features.shape)}"
         h, scores, post_logits = self.post_step(features)  # (B, W, H), (B, W), (B, W, C)
         embedding, weights = self.pool(h, scores, mask)
+        if self.config.pooling == "mean_features":
+            mean_f = torch.einsum("bw,bwf->bf", weights, features)  # (B, F): weights are uniform here
+            embedding = torch.relu(self.project((mean_f - self.feature_mean) / self.feature_std))  # (B, H)
         return ProfilerOutput(self.classify(self.dropout(embedding)), post_logits, weights, embedding)

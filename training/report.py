@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 METHOD_NAMES = {
     "profiler": "Post-attentive profiler",
-    "mean_mlp": "Mean pooling + MLP",
+    "mean_mlp": "Mean pooling of h + MLP",
+    "mean_features_mlp": "Mean pooling of features + MLP",
     "spark_lr": "Mean pooling + Spark ML LogisticRegression",
     "spark_rf": "Mean pooling + Spark ML RandomForest",
     "spark_nb": "Mean pooling + Spark ML NaiveBayes",
@@ -180,9 +181,11 @@ def targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any
     if "multimodal" not in prof:
         return out
     f1 = prof["multimodal"]["macro_f1"]
-    if "mean_mlp" in results and "multimodal" in results["mean_mlp"]:
-        gap = 100 * (f1 - results["mean_mlp"]["multimodal"]["macro_f1"])
-        out.append({"name": "profiler - mean pooling MLP (multimodal) >= 5", "value": gap, "met": gap >= 5})
+    for method in ("mean_mlp", "mean_features_mlp"):
+        if "multimodal" in results.get(method, {}):
+            gap = 100 * (f1 - results[method]["multimodal"]["macro_f1"])
+            name = f"profiler - {METHOD_NAMES[method].lower()} (multimodal) >= 5"
+            out.append({"name": name, "value": gap, "met": gap >= 5})
     spark = [
         results[m]["multimodal"]["macro_f1"] for m in ("spark_lr", "spark_rf", "spark_nb") if m in results
     ]

@@ -55,7 +55,7 @@ def test_train_then_evaluate(tiny_world: Path, feature_cache: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["model_version"] == model.version
-    assert set(metrics["results"]) == {"profiler", "mean_mlp"}
+    assert set(metrics["results"]) == {"profiler", "mean_mlp", "mean_features_mlp"}
     assert set(metrics["results"]["profiler"]) == {"multimodal", "text", "image"}
     row, trained = metrics["results"]["profiler"]["multimodal"], model.metrics["test"]
     assert (row["accuracy"], row["macro_f1"]) == (trained["accuracy"], trained["macro_f1"]), (

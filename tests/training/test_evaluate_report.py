@@ -69,7 +69,7 @@ def test_report_files(tmp_path: Path) -> None:
     )
     text = (tmp_path / "report.md").read_text()
     assert "| Post-attentive profiler | 90.0 / 90.0 | 70.0 / 70.0 | 88.0 / 88.0 |" in text
-    assert "| Mean pooling + MLP | 80.0 / 80.0 | — | — |" in text
+    assert "| Mean pooling of h + MLP | 80.0 / 80.0 | — | — |" in text
     assert "NOT met" in text and "scout train w --out m" in text
     assert (tmp_path / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert markdown(metrics) == text

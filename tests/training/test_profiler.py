@@ -67,6 +67,17 @@ def test_mean_pooling_gives_zero_scores_and_the_masked_mean() -> None:
     torch.testing.assert_close(out.weights[1, :3], torch.full((3,), 1 / 3))
 
 
+def test_mean_features_pools_the_encoder_features_before_the_projection() -> None:
+    model = _model("mean_features")
+    x, mask = _batch()
+    out = model(x, mask)
+    mean_f = x[1, :3].mean(0)
+    expected = torch.relu(model.project((mean_f - model.feature_mean) / model.feature_std))
+    torch.testing.assert_close(out.embedding[1], expected)
+    h, _, _ = model.post_step(x[1, :3])
+    assert not torch.allclose(out.embedding[1], h.mean(0)), "not the mean of h"
+
+
 def test_feature_standardisation_is_part_of_the_model() -> None:
     model = _model()
     x, mask = _batch()
