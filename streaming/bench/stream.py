@@ -160,9 +160,14 @@ def run(
         raise typer.BadParameter(f"{world} has only {len(events)} posts with images; ask for fewer")
     warmup, measured, paced = (events[:warmup_posts], events[warmup_posts : warmup_posts + posts],
                                events[warmup_posts + posts :])  # fmt: skip
-    encoder = encoder_posts_per_s(model_dir, settings.job.device, settings.job.embed_batch_size,
-                                  [e for _, _, e in measured])  # fmt: skip
-    log.info("bare encoders: %.1f posts/s", encoder)
+
+    def bare() -> float:  # measured before and after the job: a busy machine drifts
+        rate = encoder_posts_per_s(model_dir, settings.job.device, settings.job.embed_batch_size,
+                                   [e for _, _, e in measured])  # fmt: skip
+        log.info("bare encoders: %.1f posts/s", rate)
+        return rate
+
+    encoder_before = bare()
 
     checkpoint = Path(tempfile.mkdtemp(prefix="scout-bench-stream-")) / "checkpoint"
     bench = _bench_settings(settings, checkpoint, model_dir, world)
@@ -181,6 +186,7 @@ def run(
         progress.wait(len(events), timeout_s)
     finally:
         job.stop()
+    encoder = (encoder_before + bare()) / 2
 
     topics, kafka = bench.kafka.topics, bench.kafka
     sent = read_topic(kafka.bootstrap_servers, topics.posts, 120.0, kafka.client_properties)
