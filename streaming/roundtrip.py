@@ -123,27 +123,6 @@ def _run_parse_query(settings, starting_offsets: str, tally: Tally, timeout_s: f
         spark.stop()
 
 
-def ensure_broker(settings):  # (ScoutSettings) -> (ScoutSettings, KafkaBroker started here | None)
-    """Use the Kafka at kafka.bootstrap_servers when it answers, else start the [broker] one."""
-    from streaming.errors import BrokerError
-    from streaming.infra import kafka_admin
-    from streaming.infra.kafka_broker import KafkaBroker
-
-    kafka = settings.kafka
-    try:
-        kafka_admin.wait_until_answers(kafka.bootstrap_servers, 1.0, kafka.client_properties)
-    except BrokerError:
-        broker = KafkaBroker(settings.broker, kafka)
-        broker.start()
-        kafka = kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
-        return settings.model_copy(update={"kafka": kafka}), broker
-    log.info("using the Kafka already answering at %s", kafka.bootstrap_servers)
-    kafka_admin.ensure_topics(
-        kafka.bootstrap_servers, kafka_admin.topic_specs(kafka), kafka.client_properties
-    )
-    return settings, None
-
-
 def roundtrip(
     ctx: typer.Context,
     valid: int = typer.Option(500, min=0, help="Valid post events to produce."),
@@ -157,6 +136,7 @@ def roundtrip(
     """
     from streaming.cli import settings_of
     from streaming.infra import kafka_admin
+    from streaming.infra.kafka_broker import ensure_broker
 
     settings, started_broker = ensure_broker(settings_of(ctx))
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics

@@ -26,7 +26,7 @@ from string import Template
 
 from kafka.errors import KafkaError
 
-from streaming.config import BrokerSettings, KafkaSettings
+from streaming.config import BrokerSettings, KafkaSettings, ScoutSettings
 from streaming.errors import BrokerError
 from streaming.infra import kafka_admin
 
@@ -293,3 +293,21 @@ class KafkaBroker:
                 return True
             time.sleep(0.1)
         return not self._alive(pid)
+
+
+def ensure_broker(settings: ScoutSettings) -> tuple[ScoutSettings, KafkaBroker | None]:
+    """Use the Kafka at kafka.bootstrap_servers when it answers (creating the project's topics),
+    else start the [broker] one. Returns the settings pointing at it and the broker started here."""
+    kafka = settings.kafka
+    try:
+        kafka_admin.wait_until_answers(kafka.bootstrap_servers, 1.0, kafka.client_properties)
+    except BrokerError:
+        broker = KafkaBroker(settings.broker, kafka)
+        broker.start()
+        kafka = kafka.model_copy(update={"bootstrap_servers": broker.bootstrap_servers})
+        return settings.model_copy(update={"kafka": kafka}), broker
+    log.info("using the Kafka already answering at %s", kafka.bootstrap_servers)
+    kafka_admin.ensure_topics(
+        kafka.bootstrap_servers, kafka_admin.topic_specs(kafka), kafka.client_properties
+    )
+    return settings, None
