@@ -31,19 +31,23 @@ log = logging.getLogger(__name__)
 class Children:
     """Processes started by the demo, stopped in reverse order by their own pids."""
 
+    log_dir: Path
     procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
 
-    def start(self, name: str, args: list[str], log_dir: Path) -> subprocess.Popen:
-        out = (log_dir / f"{name}.log").open("ab")
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    def start(self, name: str, args: list[str]) -> subprocess.Popen:
+        log_file = self.log_dir / f"{name}.log"
+        with log_file.open("ab") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append((name, proc))
-        log.info("started %s (pid %d), log %s", name, proc.pid, log_dir / f"{name}.log")
+        log.info("started %s (pid %d), log %s", name, proc.pid, log_file)
         return proc
 
-    def check(self) -> None:
+    def check(self, may_finish: frozenset[str] = frozenset()) -> None:
+        """Fail when a child failed, or when one not in ``may_finish`` ended at all."""
         for name, proc in self.procs:
-            if proc.poll() not in (None, 0):
-                raise typer.Exit(f"{name} exited with code {proc.returncode}; see its log")
+            code = proc.poll()
+            if code is not None and (code != 0 or name not in may_finish):
+                raise typer.Exit(f"{name} exited with code {code}; see {self.log_dir / name}.log")
 
     def stop_all(self, timeout_s: float = 30.0) -> None:
         for name, proc in reversed(self.procs):
@@ -115,13 +119,13 @@ def demo(
     Example: scout demo --duration 120 --rate 50
     """
     from streaming.cli import settings_of
-    from streaming.roundtrip import ensure_broker
+    from streaming.infra.kafka_broker import ensure_broker
 
     work = work.resolve()
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     settings, started_broker = ensure_broker(settings_of(ctx))
-    children = Children()
+    children = Children(logs)
     interrupted = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -140,12 +144,12 @@ def demo(
         if not (model / "model.json").exists():
             _run(_scout(config, "train", str(world), "--out", str(model), "--epochs", "40",
                         "--cache-dir", str(work / "features"), "--no-progress"), "train the model")
-        children.start("stream", _scout(config, "stream"), logs)
-        children.start("serve", _scout(config, "serve"), logs)
+        children.start("stream", _scout(config, "stream"))
+        children.start("serve", _scout(config, "serve"))
         page = f"http://127.0.0.1:{port}/"
         _wait_http(page + "health", 180.0, children)
         replay = _scout(config, "replay", str(world), "--rate", str(rate), "--no-progress")
-        children.start("replay", replay, logs)
+        children.start("replay", replay)
         typer.echo("\n".join([
             f"page:            {page}",
             f"service metrics: {page}metrics",
@@ -156,9 +160,7 @@ def demo(
         ]))
         began = time.monotonic()
         while not interrupted and (duration == 0 or time.monotonic() - began < duration):
-            for name, proc in children.procs:
-                if name != "replay" and proc.poll() is not None:
-                    raise typer.Exit(f"{name} exited with code {proc.returncode}; see {logs / name}.log")
+            children.check(may_finish=frozenset({"replay"}))
             time.sleep(1.0)
     except KeyboardInterrupt:
         log.info("interrupted")
