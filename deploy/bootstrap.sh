@@ -54,7 +54,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.deps 2>/dev/null)" != "$DEPS" ];
 fi
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v "^$" >&2 || true
 .venv/bin/python -c "import streaming, training" || { log "editable install failed"; exit 1; }
-ln -sf "$DEPS/bin/pytest" .venv/bin/pytest 2>/dev/null || true
 
 # --- 3. JVM jars through Maven (cached in ~/.m2) --------------------------------------------
 for part in kafka spark; do
