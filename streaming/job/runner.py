@@ -220,6 +220,7 @@ class StreamJob:
         Compared with the topic's own end offsets rather than the progress' latestOffset: a batch
         re-run from the offsets log after a restart reports no fresh latestOffset."""
         from streaming.infra.kafka_admin import end_offsets
+        from streaming.metrics.job import source_offsets
 
         progress = self.query.lastProgress if self.query is not None else None
         if not progress or not progress.get("sources"):
@@ -227,10 +228,8 @@ class StreamJob:
         kafka = self.settings.kafka
         ends = end_offsets(kafka.bootstrap_servers, kafka.topics.posts, kafka.client_properties)
         for source in progress["sources"]:
-            read = source.get("endOffset")
-            read = json.loads(read) if isinstance(read, str) else (read or {})
-            done = {int(p): int(o) for p, o in read.get(kafka.topics.posts, {}).items()}
-            if any(done.get(p, 0) < end for p, end in ends.items()):
+            done = source_offsets(source.get("endOffset")).get(kafka.topics.posts, {})
+            if any(done.get(str(p), 0) < end for p, end in ends.items()):
                 return False
         return True
 

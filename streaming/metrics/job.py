@@ -46,7 +46,7 @@ EMBED_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 BATCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
-def _offsets(value: Any) -> dict[str, dict[str, int]]:
+def source_offsets(value: Any) -> dict[str, dict[str, int]]:
     """A Kafka source offset ({topic: {partition: offset}}, maybe still a JSON string) or {}."""
     if isinstance(value, str):
         try:
@@ -64,7 +64,7 @@ def _offsets(value: Any) -> dict[str, dict[str, int]]:
 
 def kafka_lag(source: Mapping[str, Any]) -> dict[tuple[str, str], int]:
     """(topic, partition) -> records between what the batch read and the latest offset."""
-    end, latest = _offsets(source.get("endOffset")), _offsets(source.get("latestOffset"))
+    end, latest = source_offsets(source.get("endOffset")), source_offsets(source.get("latestOffset"))
     return {
         (topic, partition): max(0, latest_offset - end.get(topic, {}).get(partition, latest_offset))
         for topic, partitions in latest.items()
