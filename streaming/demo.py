@@ -4,9 +4,11 @@ The steps, in order (each reuses what an earlier run left in the work folder):
 
 1. Kafka: use the broker at ``kafka.bootstrap_servers`` when it answers, else start the local one.
 2. Data: the ``--dataset`` folder (public layout), else a small synthetic world generated once.
-3. Model: ``scout train`` on that dataset, unless the work folder holds a model trained on it.
-4. The streaming job (``scout stream``) and the look-up service (``scout serve``), each in its own
-   process, configured by one TOML file written into the work folder.
+3. Model: ``scout train`` on that dataset, unless the work folder already holds a model (use another
+   ``--work`` folder for another dataset).
+4. The streaming job (``scout stream``, a fresh checkpoint starting at the current end of ``posts``)
+   and the look-up service (``scout serve``), each in its own process, configured by one TOML
+   file written into the work folder.
 5. Replay the posts into ``posts`` at a steady rate; print the page and metrics URLs.
 6. Run until interrupted or for ``--duration`` seconds; stop everything it started, newest first.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,15 +69,16 @@ def _scout(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "streaming.cli", "--config", str(config), *args]
 
 
-def _write_config(path: Path, bootstrap: str, model: Path, world: Path, work: Path,
-                  port: int, metrics_port: int) -> None:
+def _write_config(path: Path, bootstrap: str, starting_offsets: str, model: Path, world: Path,
+                  work: Path, port: int, metrics_port: int) -> None:
     def q(value: object) -> str:
         return json.dumps(str(value))
 
     path.write_text("\n".join([
         "# Written by `scout demo`: the settings shared by the job, the service and the replay.",
         "[kafka]", f"bootstrap_servers = {q(bootstrap)}", "",
-        "[spark]", f"checkpoint_dir = {q(work / 'checkpoint')}", "trigger_seconds = 1.0", "",
+        "[spark]", f"checkpoint_dir = {q(work / 'checkpoint')}", "trigger_seconds = 1.0",
+        f"starting_offsets = {q(starting_offsets)}", "",
         "[job]", f"model_dir = {q(model)}", f"image_roots = [{q(world)}]",
         f"metrics_port = {metrics_port}", "",
         "[service]", f"port = {port}", "",
@@ -119,6 +123,7 @@ def demo(
     Example: scout demo --duration 120 --rate 50
     """
     from streaming.cli import settings_of
+    from streaming.infra import kafka_admin
     from streaming.infra.kafka_broker import ensure_broker
 
     work = work.resolve()
@@ -137,7 +142,13 @@ def demo(
         world = dataset.resolve() if dataset else work / "world"
         config = work / "scout.toml"
         model = work / "model"
-        _write_config(config, settings.kafka.bootstrap_servers, model, world, work, port, metrics_port)
+        # Each run profiles the posts it replays: a fresh checkpoint that starts at the current end
+        # of `posts` (an earlier run's checkpoint and posts would count the same posts twice).
+        kafka = settings.kafka
+        ends = kafka_admin.end_offsets(kafka.bootstrap_servers, kafka.topics.posts, kafka.client_properties)
+        starting = json.dumps({kafka.topics.posts: {str(p): o for p, o in ends.items()}})
+        shutil.rmtree(work / "checkpoint", ignore_errors=True)
+        _write_config(config, kafka.bootstrap_servers, starting, model, world, work, port, metrics_port)
         if dataset is None and not (world / "influencers.txt").exists():
             _run(_scout(config, "generate", str(world), "--influencers", str(influencers),
                         "--posts", str(posts), "--seed", "7", "--no-progress"), "generate a world")
