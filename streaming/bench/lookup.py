@@ -81,8 +81,9 @@ def _serve_synthetic(n: int, dim: int, seed: int, port: int) -> None:  # child p
     store = ProfileStore(lambda d: SimilarityIndex.from_settings(d, settings.similarity))
     for event in synthetic_profiles(n, dim, seed):
         store.put(profile_from_event(event))
-    uvicorn.run(create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
 
 
 def _wait_ready(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
@@ -107,17 +108,19 @@ def _names(url: str, limit: int) -> list[str]:
     names: list[str] = []
     with httpx.Client(base_url=url, timeout=10) as client:
         while len(names) < limit:
-            page = client.get("/api/influencers", params={"sort": "name", "order": "asc",
-                                                          "offset": len(names), "limit": 200}).json()
+            page = client.get(
+                "/api/influencers",
+                params={"sort": "name", "order": "asc", "offset": len(names), "limit": 200},
+            ).json()
             names += [item["influencer"] for item in page["items"]]
             if not page["items"] or len(names) >= page["total"]:
                 break
     return names[:limit]
 
 
-def load(url: str, requests: list[tuple[str, str]], concurrency: int, time_limit_s: float) -> tuple[
-    dict[str, list[float]], int, float
-]:
+def load(
+    url: str, requests: list[tuple[str, str]], concurrency: int, time_limit_s: float
+) -> tuple[dict[str, list[float]], int, float]:
     """Send the plan with ``concurrency`` threads; (latencies in ms by kind, errors, wall seconds)."""
     import httpx
 
@@ -177,7 +180,9 @@ def run(
         port = port or _free_port()
         assert not port_open("127.0.0.1", port), f"port {port} is taken"
         server = multiprocessing.get_context("spawn").Process(
-            target=_serve_synthetic, args=(influencers, dim, seed, port), name="lookup-bench-service",
+            target=_serve_synthetic,
+            args=(influencers, dim, seed, port),
+            name="lookup-bench-service",
             daemon=True,
         )
         server.start()
@@ -212,11 +217,26 @@ def run(
         if values:
             p50, p99 = float(np.percentile(values, 50)), float(np.percentile(values, 99))
             figures |= {f"{kind}_p50_ms": p50, f"{kind}_p99_ms": p99}
-            rows.append({"request": kind, "count": len(values), "p50_ms": p50, "p99_ms": p99,
-                         "mean_ms": float(np.mean(values)), "max_ms": float(np.max(values))})
-    rows.append({"request": "all", "count": done, "p50_ms": figures["overall_p50_ms"],
-                 "p99_ms": figures["overall_p99_ms"], "mean_ms": float(np.mean(every)),
-                 "max_ms": float(np.max(every))})
+            rows.append(
+                {
+                    "request": kind,
+                    "count": len(values),
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "mean_ms": float(np.mean(values)),
+                    "max_ms": float(np.max(values)),
+                }
+            )
+    rows.append(
+        {
+            "request": "all",
+            "count": done,
+            "p50_ms": figures["overall_p50_ms"],
+            "p99_ms": figures["overall_p99_ms"],
+            "mean_ms": float(np.mean(every)),
+            "max_ms": float(np.max(every)),
+        }
+    )
     return BenchReport(
         name="lookup",
         title=f"Look-up latency over loopback HTTP, {concurrency} clients, keep-alive ({figures['target']})",

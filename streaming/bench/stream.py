@@ -32,7 +32,12 @@ import numpy as np
 import typer
 
 from streaming.bench.report import RESULTS_DIR, BenchReport, emit
-from streaming.bench.stream_latency import percentiles, post_to_profile_ms, post_to_reclassification_ms
+from streaming.bench.stream_latency import (
+    batch_breakdown_ms,
+    percentiles,
+    post_to_profile_ms,
+    post_to_reclassification_ms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +187,12 @@ def run(
         done = progress.wait(len(warmup) + len(measured), timeout_s)
         throughput = len(measured) / (done - started)
         pace = rate or max(1.0, 0.5 * throughput)
+        assert job.query is not None
+        before = {p["batchId"] for p in job.query.recentProgress}
         _send(bench, [(k, v) for k, v, _ in paced], pace)
         progress.wait(len(events), timeout_s)
+        # where a paced batch's time goes (Spark keeps the last 100 progress reports)
+        breakdown = batch_breakdown_ms([p for p in job.query.recentProgress if p["batchId"] not in before])
     finally:
         job.stop()
     encoder = (encoder_before + bare()) / 2
@@ -205,7 +214,14 @@ def run(
     to_reclass = post_to_reclassification_ms(
         {p: r.timestamp for p, r in zip(post_ids, sent, strict=True) if p in paced_ids}, reclassified
     )
-    return _report(bench, world, len(measured), len(paced), encoder, throughput, pace, to_profile, to_reclass)
+    return _report(
+        bench, world, len(measured), len(paced), encoder, throughput, pace, to_profile, to_reclass, breakdown
+    )
+
+
+def _snake(name: str) -> str:
+    """Spark's camelCase phase names as JSON keys: addBatch -> add_batch."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _json(value: bytes) -> dict[str, Any]:
@@ -224,6 +240,7 @@ def _report(
     pace: float,
     to_profile: np.ndarray,
     to_reclass: np.ndarray,
+    breakdown: dict[str, float],
 ) -> BenchReport:
     profile_p50, profile_p99 = percentiles(to_profile)
     reclass_p50, reclass_p99 = percentiles(to_reclass)
@@ -256,8 +273,14 @@ def _report(
         "spark_master": settings.spark.master,
         "device": settings.job.device,
         "world": str(world),
+        "paced_batch_posts": breakdown.get("input_rows", float("nan")),
+        **{f"paced_batch_{_snake(phase)}_ms": ms for phase, ms in breakdown.items() if phase != "input_rows"},
     }
-    report.notes = [f"latency measured at {pace:.1f} posts/s (paced); Kafka record times on the topics"]
+    report.notes = [
+        f"latency measured at {pace:.1f} posts/s (paced); Kafka record times on the topics",
+        "paced micro-batch, mean ms: "
+        + ", ".join(f"{phase} {ms:,.0f}" for phase, ms in breakdown.items() if phase != "input_rows"),
+    ]
     return report
 
 

@@ -53,3 +53,23 @@ def percentiles(values: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     p50, p99 = np.percentile(finite, [50, 99])
     return float(p50), float(p99)
+
+
+def batch_breakdown_ms(progress: Sequence[dict]) -> dict[str, float]:
+    """Mean ms per phase over the micro-batches that read posts, from StreamingQueryProgress dicts.
+
+    Keys: Spark's ``durationMs`` phases (addBatch, queryPlanning, walCommit, ...) and, of the
+    state operator, ``state_update`` (allUpdatesTimeMs) and ``state_commit`` (commitTimeMs), plus
+    ``input_rows`` (mean posts per batch, not ms). Empty when no batch read anything.
+    """
+    sums: dict[str, list[float]] = defaultdict(list)
+    for batch in progress:
+        if not batch.get("numInputRows"):
+            continue
+        sums["input_rows"].append(float(batch["numInputRows"]))
+        for phase, ms in (batch.get("durationMs") or {}).items():
+            sums[phase].append(float(ms))
+        for operator in batch.get("stateOperators") or ():
+            sums["state_update"].append(float(operator.get("allUpdatesTimeMs", 0)))
+            sums["state_commit"].append(float(operator.get("commitTimeMs", 0)))
+    return {key: float(np.mean(values)) for key, values in sums.items()}
