@@ -47,7 +47,9 @@ class TopicNames(_Section):
 class KafkaSettings(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     topics: TopicNames = TopicNames()
-    posts_partitions: int = Field(4, ge=1)
+    # Bounds the job's parallelism: one task per partition per micro-batch. The default suits a
+    # two-core machine (more tasks than cores only adds latency); clusters set more (deploy/cluster).
+    posts_partitions: int = Field(2, ge=1)
     # Passed untouched to every client (e.g. security.protocol, sasl.mechanism, ssl.truststore.location).
     client_properties: dict[str, str] = {}
 
@@ -71,8 +73,9 @@ class BrokerSettings(_Section):
 class SparkSettings(_Section):
     master: str = "local[2]"
     app_name: str = "influencer-scout"
-    # Fixed in the checkpoint when it is first written.
-    shuffle_partitions: int = Field(4, ge=1)
+    # State partitions, fixed in the checkpoint when it is first written; as for posts_partitions,
+    # the default suits a two-core machine.
+    shuffle_partitions: int = Field(2, ge=1)
     checkpoint_dir: Path = Path("build/checkpoints/stream")
     trigger_seconds: float = Field(1.0, gt=0)
     max_offsets_per_trigger: int | None = None
@@ -175,7 +178,7 @@ def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:
     dotted = {
-        key[len(ENV_PREFIX):].lower().replace("__", "."): value
+        key[len(ENV_PREFIX) :].lower().replace("__", "."): value
         for key, value in environ.items()
         if key.startswith(ENV_PREFIX) and "__" in key
     }
@@ -204,9 +207,7 @@ def load_settings(
     try:
         settings = ScoutSettings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         known = ", ".join(_known_keys(ScoutSettings))
         raise ConfigError(f"invalid configuration ({problems}). Known keys: {known}") from exc
     log.debug("settings loaded: %s", settings)

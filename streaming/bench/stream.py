@@ -41,6 +41,8 @@ from streaming.bench.stream_latency import (
 
 log = logging.getLogger(__name__)
 
+WARMUP_WAVES = 4  # micro-batches of warm-up posts before anything is measured
+
 
 # -- the run ----------------------------------------------------------------------------------------
 
@@ -180,8 +182,13 @@ def run(
     job = StreamJob(bench, on_commit=progress)
     job.start()
     try:
-        _send(bench, [(k, v) for k, v, _ in warmup], None)
-        progress.wait(len(warmup), timeout_s)
+        # Warm-up in waves: Spark's pool hands a micro-batch whichever Python workers are idle, and
+        # each loads the model the first time it embeds; a few batches load it in all of them.
+        waves = max(1, WARMUP_WAVES)
+        for wave in range(waves):
+            part = warmup[wave * len(warmup) // waves : (wave + 1) * len(warmup) // waves]
+            _send(bench, [(k, v) for k, v, _ in part], None)
+            progress.wait((wave + 1) * len(warmup) // waves, timeout_s)
         started = time.monotonic()
         _send(bench, [(k, v) for k, v, _ in measured], None)
         done = progress.wait(len(warmup) + len(measured), timeout_s)
