@@ -41,6 +41,12 @@ def train(
     cnn_epochs: Annotated[int, typer.Option(help="Epochs of the compact CNN stage.")] = 4,
     epochs: Annotated[int, typer.Option(help="Maximum profiler epochs (early stopping on validation).")] = 60,
     window: Annotated[int, typer.Option(help="Posts drawn per influencer per training step.")] = 32,
+    lr: Annotated[
+        float | None, typer.Option(help="AdamW learning rate of the profiler (default: TrainConfig's).")
+    ] = None,
+    patience: Annotated[
+        int | None, typer.Option(help="Epochs without a better validation loss before stopping.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
     cache_dir: Annotated[str, typer.Option(help="Feature cache folder.")] = "build/cache/features",
@@ -69,7 +75,8 @@ def train(
         device=device,
         seed=seed,
     )
-    config = TrainConfig(pooling=pooling, window=window, max_epochs=epochs, seed=seed, device=device)
+    tuned = {key: value for key, value in (("lr", lr), ("patience", patience)) if value is not None}
+    config = TrainConfig(pooling=pooling, window=window, max_epochs=epochs, seed=seed, device=device, **tuned)
     version, metrics = train_model(dataset, out, features, config, MODALITY_CHOICES[modalities], progress)
     test = metrics["test"]
     typer.echo(
