@@ -125,6 +125,7 @@ def demo(
     from streaming.cli import settings_of
     from streaming.infra import kafka_admin
     from streaming.infra.kafka_broker import ensure_broker
+    from streaming.infra.spark import starting_offsets
 
     work = work.resolve()
     logs = work / "logs"
@@ -146,7 +147,7 @@ def demo(
         # of `posts` (an earlier run's checkpoint and posts would count the same posts twice).
         kafka = settings.kafka
         ends = kafka_admin.end_offsets(kafka.bootstrap_servers, kafka.topics.posts, kafka.client_properties)
-        starting = json.dumps({kafka.topics.posts: {str(p): o for p, o in ends.items()}})
+        starting = starting_offsets(kafka.topics.posts, ends)
         shutil.rmtree(work / "checkpoint", ignore_errors=True)
         _write_config(config, kafka.bootstrap_servers, starting, model, world, work, port, metrics_port)
         if dataset is None and not (world / "influencers.txt").exists():

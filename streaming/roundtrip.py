@@ -137,6 +137,7 @@ def roundtrip(
     from streaming.cli import settings_of
     from streaming.infra import kafka_admin
     from streaming.infra.kafka_broker import ensure_broker
+    from streaming.infra.spark import starting_offsets
 
     settings, started_broker = ensure_broker(settings_of(ctx))
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
@@ -147,9 +148,8 @@ def roundtrip(
         kafka_admin.produce(bootstrap, topics.posts, [(k, v) for k, v, _ in events],
                             settings.kafka.client_properties)
         produce_s = time.monotonic() - began
-        offsets = json.dumps({topics.posts: {str(p): o for p, o in start.items()}})
         tally = Tally()
-        _run_parse_query(settings, offsets, tally, timeout_s)
+        _run_parse_query(settings, starting_offsets(topics.posts, start), tally, timeout_s)
     finally:
         if started_broker is not None:
             started_broker.stop()

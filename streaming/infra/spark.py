@@ -7,9 +7,11 @@ as ``spark.jars``, so starting it needs no network.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -89,6 +91,11 @@ def build_spark_session(settings: ScoutSettings) -> SparkSession:
     session.sparkContext.setLogLevel("WARN")
     log.info("spark %s session on %s", session.version, settings.spark.master)
     return session
+
+
+def starting_offsets(topic: str, offsets: Mapping[int, int]) -> str:
+    """Partition -> offset as the Kafka source's ``startingOffsets`` JSON: read from those offsets on."""
+    return json.dumps({topic: {str(partition): offset for partition, offset in offsets.items()}})
 
 
 def kafka_options(kafka: KafkaSettings) -> dict[str, str]:
