@@ -62,8 +62,9 @@ async function search(append) {
 
 async function loadCategories() {
   const select = $("category");
-  const chosen = select.value;
   const categories = await getJSON("/api/categories");
+  // Read the choice after the fetch: one made while it was in flight must survive the refill.
+  const chosen = select.value;
   select.replaceChildren(el("option", "", "All categories"));
   select.firstChild.value = "";
   for (const c of categories) {
