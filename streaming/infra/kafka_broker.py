@@ -221,8 +221,10 @@ class KafkaBroker:
     def _format(self, java: str, classpath: str) -> None:
         cluster_id = _cluster_id()
         log.info("formatting KRaft storage in %s (cluster id %s)", self.log_dir, cluster_id)
+        # "--cluster-id=ID", not "-t ID": a random id may begin with "-", which the tool's argument
+        # parser would take for an option.
         command = [java, *self._jvm_options(), "-cp", classpath, STORAGE_TOOL,
-                   "format", "-t", cluster_id, "-c", str(self.properties_file)]
+                   "format", f"--cluster-id={cluster_id}", "-c", str(self.properties_file)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise BrokerError(

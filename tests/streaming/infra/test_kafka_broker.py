@@ -101,6 +101,19 @@ def test_busy_port_is_refused_with_a_hint(new_broker):
     assert not broker.pid_file.exists()
 
 
+def test_a_cluster_id_beginning_with_a_dash_formats_and_starts(new_broker, monkeypatch):
+    # One random id in 64 begins with "-"; the storage tool must not read it as an option.
+    from streaming.infra import kafka_broker
+
+    monkeypatch.setattr(kafka_broker, "_cluster_id", lambda: "-" + "A" * 21)
+    broker = new_broker()
+    broker.start()
+    try:
+        assert broker.status().answering
+    finally:
+        broker.stop()
+
+
 def test_missing_jars_point_at_make_setup(new_broker, tmp_path):
     broker = new_broker(**{"broker.classpath_file": str(tmp_path / "nothing.classpath")})
     with pytest.raises(BrokerError, match="make setup"):
