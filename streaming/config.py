@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from streaming import limits
 from streaming.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,12 @@ class JobSettings(_Section):
     model_dir: Path = Path("build/model")
     image_roots: tuple[Path, ...] = ()
     max_caption_chars: int = Field(5000, ge=1)
-    max_image_bytes: int = Field(5_000_000, ge=1)
+    # An inline image travels base64-encoded (4/3 of its size) inside an event: it must fit one.
+    max_image_bytes: int = Field(5_000_000, ge=1, le=limits.MAX_EVENT_BYTES // 4 * 3)
     max_hashtags: int = Field(60, ge=0)
-    # A whole post event (the Kafka value), inline image included.
-    max_event_bytes: int = Field(8_000_000, ge=1)
+    # A whole post event (the Kafka value), inline image included. At most streaming.limits'
+    # MAX_EVENT_BYTES: below the producer and topic caps, so an accepted event can be written again.
+    max_event_bytes: int = Field(limits.DEFAULT_MAX_EVENT_BYTES, ge=1, le=limits.MAX_EVENT_BYTES)
     embed_batch_size: int = Field(64, ge=1)
     # Encoder precision of the embed stage: fp32, or bf16/fp16 autocast (on CUDA).
     embed_precision: Literal["fp32", "bf16", "fp16"] = "fp32"

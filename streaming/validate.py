@@ -8,8 +8,14 @@ one of the REASONS codes; the first problem found wins, in this order:
 
     oversized_event, bad_json, not_an_object, unsupported_schema,
     missing_field, wrong_type, empty_post_id, empty_influencer, no_image, both_images,
+    post_id_too_long, post_id_forbidden_char, influencer_too_long, influencer_forbidden_char,
     bad_timestamp, caption_too_long, too_many_hashtags, bad_base64, image_too_large,
-    image_uri_outside_roots
+    image_uri_too_long, image_uri_outside_roots
+
+Names (streaming.limits): ``influencer`` is the Kafka key, the state key, the FAISS id and a page
+label, ``post_id`` is published in profiles; each is at most INFLUENCER_MAX_CHARS / POST_ID_MAX_CHARS
+code points and holds no control, format (bidirectional overrides and isolates, zero-width), surrogate,
+private-use or line/paragraph separator character. Instagram usernames always pass.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import binascii
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -32,12 +39,20 @@ from jsonschema.exceptions import ValidationError
 from streaming.config import JobSettings
 from streaming.errors import EventValidationError
 from streaming.events import SCHEMA_VERSION, load_schema
+from streaming.limits import (
+    DEFAULT_MAX_EVENT_BYTES,
+    FORBIDDEN_NAME_CATEGORIES,
+    IMAGE_URI_MAX_CHARS,
+    INFLUENCER_MAX_CHARS,
+    POST_ID_MAX_CHARS,
+)
 
 REASONS: tuple[str, ...] = (
     "oversized_event", "bad_json", "not_an_object", "unsupported_schema", "missing_field",
-    "wrong_type", "empty_post_id", "empty_influencer", "no_image", "both_images", "bad_timestamp",
-    "caption_too_long", "too_many_hashtags", "bad_base64", "image_too_large",
-    "image_uri_outside_roots",
+    "wrong_type", "empty_post_id", "empty_influencer", "no_image", "both_images",
+    "post_id_too_long", "post_id_forbidden_char", "influencer_too_long", "influencer_forbidden_char",
+    "bad_timestamp", "caption_too_long", "too_many_hashtags", "bad_base64", "image_too_large",
+    "image_uri_too_long", "image_uri_outside_roots",
 )
 _PRIORITY = {reason: rank for rank, reason in enumerate(REASONS)}
 _WHITESPACE = re.compile(rb"\s+")
@@ -49,7 +64,7 @@ TS_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 class ValidationLimits:
     """The configured limits; ``image_roots`` are kept resolved (symlinks and ``..`` removed)."""
 
-    max_event_bytes: int = 8_000_000
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     max_caption_chars: int = 5000
     max_hashtags: int = 60
     max_image_bytes: int = 5_000_000
@@ -139,6 +154,29 @@ def _check_structure(event: dict[str, Any]) -> None:
             raise _reject("bad_json", "a string holds a lone surrogate escape, not Unicode text") from exc
 
 
+def forbidden_char(text: str) -> str | None:
+    """The first character of ``text`` that no name may hold (streaming.limits), or None."""
+    if text.isascii() and text.isprintable():
+        return None
+    for char in text:
+        if unicodedata.category(char) in FORBIDDEN_NAME_CATEGORIES:
+            return char
+    return None
+
+
+def check_name(field: str, text: str, max_chars: int) -> None:
+    """Reject a non-empty name (``field`` is post_id or influencer) that is too long or spoofable."""
+    if len(text) > max_chars:
+        raise _reject(f"{field}_too_long", f"{field} has {len(text)} characters, limit {max_chars}")
+    char = forbidden_char(text)
+    if char is not None:
+        where = text.index(char)
+        name = unicodedata.name(char, unicodedata.category(char))
+        raise _reject(f"{field}_forbidden_char",
+                      f"{field} holds U+{ord(char):04X} ({name}) at position {where}; names may not hold "
+                      "control, format (bidirectional, zero-width) or separator characters")
+
+
 def _parse_ts(text: str) -> datetime:
     try:
         ts = datetime.fromisoformat(text)
@@ -146,9 +184,13 @@ def _parse_ts(text: str) -> datetime:
         raise _reject("bad_timestamp", f"ts {text[:40]!r} is not an ISO-8601 date-time") from exc
     if ts.tzinfo is None:
         raise _reject("bad_timestamp", f"ts {text[:40]!r} has no UTC offset (e.g. 2019-05-01T12:00:00Z)")
-    ts = ts.astimezone(UTC)
+    outside = f"ts {text[:40]!r} is outside {TS_RANGE[0].year}..{TS_RANGE[1].year}"
+    try:
+        ts = ts.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise _reject("bad_timestamp", outside) from exc
     if not TS_RANGE[0] <= ts < TS_RANGE[1]:
-        raise _reject("bad_timestamp", f"ts {text[:40]!r} is outside {TS_RANGE[0].year}..{TS_RANGE[1].year}")
+        raise _reject("bad_timestamp", outside)
     return ts
 
 
@@ -166,7 +208,13 @@ def _check_image_b64(data: str, limits: ValidationLimits) -> None:
 
 def resolve_image_uri(uri: str, image_roots: tuple[str, ...]) -> str:
     """The absolute local path of ``uri`` (a file URI or an absolute path) inside the roots, if any."""
-    parts = urlsplit(uri)
+    if len(uri) > IMAGE_URI_MAX_CHARS:
+        raise _reject("image_uri_too_long",
+                      f"image_uri has {len(uri)} characters, limit {IMAGE_URI_MAX_CHARS}")
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket, a netloc that NFKC-normalises to '/'
+        raise _reject("image_uri_outside_roots", f"image_uri is not a valid URI ({str(exc)[:200]})") from exc
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise _reject("image_uri_outside_roots", f"file URI on another host ({parts.netloc[:60]})")
@@ -201,6 +249,8 @@ def validate_event(raw: bytes | None, limits: ValidationLimits) -> ValidPost:
         event = json.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise _reject("bad_json", f"not JSON: {str(exc)[:200]}") from exc
+    except RecursionError as exc:  # arrays or objects nested deeper than the interpreter's stack
+        raise _reject("bad_json", "JSON nested too deeply") from exc
     if not isinstance(event, dict):
         raise _reject("not_an_object", f"event must be a JSON object, got {type(event).__name__}")
     version = event.get("schema")
@@ -208,6 +258,8 @@ def validate_event(raw: bytes | None, limits: ValidationLimits) -> ValidPost:
         raise _reject("unsupported_schema",
                       f"schema {version} is not supported (this job reads {SCHEMA_VERSION})")
     _check_structure(event)
+    check_name("post_id", event["post_id"], POST_ID_MAX_CHARS)
+    check_name("influencer", event["influencer"], INFLUENCER_MAX_CHARS)
 
     ts = _parse_ts(event["ts"])
     if len(event["caption"]) > limits.max_caption_chars:

@@ -21,12 +21,15 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.producer.future import RecordMetadata
 
+from streaming import limits
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError
 
 log = logging.getLogger(__name__)
 
-COMPACTED = {"cleanup.policy": "compact"}
+# Every topic we create states its record cap (streaming.limits), whatever the broker's default.
+SIZED = {"max.message.bytes": str(limits.MESSAGE_MAX_BYTES)}
+COMPACTED = {**SIZED, "cleanup.policy": "compact"}
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,14 @@ class TopicSpec:
 
 
 def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
-    """The topics of DESIGN.md: `posts` is partitioned; profiles and similar are compacted by key."""
+    """The topics of DESIGN.md: `posts` is partitioned; profiles and similar are compacted by key;
+    each has max.message.bytes = streaming.limits.MESSAGE_MAX_BYTES."""
     topics = kafka.topics
     return [
-        TopicSpec(topics.posts, kafka.posts_partitions),
-        TopicSpec(topics.dlq, 1),
+        TopicSpec(topics.posts, kafka.posts_partitions, SIZED),
+        TopicSpec(topics.dlq, 1, SIZED),
         TopicSpec(topics.profiles, kafka.posts_partitions, COMPACTED),
-        TopicSpec(topics.reclassified, 1),
+        TopicSpec(topics.reclassified, 1, SIZED),
         TopicSpec(topics.similar, kafka.posts_partitions, COMPACTED),
     ]
 
@@ -250,7 +254,7 @@ def produce(
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=5,
-        max_request_size=10 * 1024 * 1024,
+        max_request_size=limits.PRODUCER_MAX_REQUEST_BYTES,
         **client_config(client_properties, KafkaProducer),
     )
     futures = []

@@ -19,9 +19,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from streaming import limits
 from streaming.config import JobSettings, ScoutSettings
 from streaming.errors import EventValidationError
-from streaming.events.post_event import DLQ_SCHEMA, POST_COLUMNS, POST_SCHEMA, SOURCE_COLUMNS
+from streaming.events.post_event import DLQ_SCHEMA, ELLIPSIS, POST_COLUMNS, POST_SCHEMA, SOURCE_COLUMNS
 from streaming.infra.spark import kafka_options
 from streaming.validate import ValidationLimits, ValidPost, validate_event
 
@@ -113,25 +114,54 @@ def dead_letters(parsed: DataFrame) -> DataFrame:
     return parsed.where(F.col("dlq_reason").isNotNull()).select("dlq_reason", "dlq_detail", *SOURCE_COLUMNS)
 
 
+def _cut(column: Column, max_length: int) -> Column:
+    """``column`` (binary) whole up to ``max_length`` bytes, else its first ``max_length`` bytes."""
+    return F.when(F.length(column) > max_length, F.substring(column, 1, max_length)).otherwise(column)
+
+
 def dead_letter_value(stage: str) -> Column:
-    """The JSON value of a posts.dlq record (dead_letter.schema.json) from dead_letters' columns."""
-    record = F.struct(
+    """The JSON value of a posts.dlq record (dead_letter.schema.json) from dead_letters' columns.
+
+    Bounded as streaming.events.post_event.dead_letter_record bounds it (streaming.limits): a value
+    past ORIGINAL_MAX_BYTES is kept as its prefix plus original_bytes and original_sha256, a key past
+    KEY_MAX_BYTES adds key_bytes and key_sha256, the detail is cut with an ellipsis.
+    """
+    value, key, detail = F.col("value"), F.col("key"), F.col("dlq_detail")
+    detail_cut = F.concat(F.substring(detail, 1, limits.DETAIL_MAX_CHARS - 1), F.lit(ELLIPSIS))
+    fields = [
         F.lit(1).alias("schema"),
         F.lit(stage).alias("stage"),
         F.col("dlq_reason").alias("reason"),
-        F.col("dlq_detail").alias("detail"),
+        F.when(F.length(detail) > limits.DETAIL_MAX_CHARS, detail_cut).otherwise(detail).alias("detail"),
         F.col("source_topic"),
         F.col("source_partition"),
         F.col("source_offset"),
         F.col("source_timestamp"),
-        F.base64(F.col("value")).alias("original_b64"),
+        # standard base64 in one line (Spark's base64 may break it into MIME lines of 76 characters)
+        F.regexp_replace(F.base64(_cut(value, limits.ORIGINAL_MAX_BYTES)), "[\\r\\n]", "")
+        .alias("original_b64"),
+    ]
+    value_fields = [F.length(value).alias("original_bytes"), F.sha2(value, 256).alias("original_sha256")]
+    key_fields = [F.length(key).alias("key_bytes"), F.sha2(key, 256).alias("key_sha256")]
+    value_cut = F.coalesce(F.length(value) > limits.ORIGINAL_MAX_BYTES, F.lit(False))
+    key_cut = F.coalesce(F.length(key) > limits.KEY_MAX_BYTES, F.lit(False))
+
+    def as_json(*columns: Column) -> Column:
+        options = {"timestampFormat": _TIMESTAMP_FORMAT, "ignoreNullFields": "false"}
+        return F.to_json(F.struct(*columns), options)
+
+    return (
+        F.when(value_cut & key_cut, as_json(*fields, *value_fields, *key_fields))
+        .when(value_cut, as_json(*fields, *value_fields))
+        .when(key_cut, as_json(*fields, *key_fields))
+        .otherwise(as_json(*fields))
     )
-    return F.to_json(record, {"timestampFormat": _TIMESTAMP_FORMAT, "ignoreNullFields": "false"})
 
 
 def to_dlq_records(dead: DataFrame, stage: str = "parse") -> DataFrame:
-    """``key`` (the original key) and ``value`` (JSON) columns, ready for the Kafka sink."""
-    return dead.select(F.col("key"), dead_letter_value(stage).alias("value"))
+    """``key`` (the original key, cut to KEY_MAX_BYTES) and ``value`` (JSON), ready for the Kafka sink."""
+    key = _cut(F.col("key"), limits.KEY_MAX_BYTES).alias("key")
+    return dead.select(key, dead_letter_value(stage).alias("value"))
 
 
 def count_reasons(dead: DataFrame) -> dict[str, int]:

@@ -10,11 +10,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from streaming import limits
 from streaming.config import JobSettings
 from streaming.errors import EventValidationError
 from streaming.events import load_schema
-from streaming.validate import REASONS, ValidationLimits, validate_event
+from streaming.validate import REASONS, ValidationLimits, check_name, validate_event
 
 LIMITS = ValidationLimits(max_event_bytes=4000, max_caption_chars=100, max_hashtags=3, max_image_bytes=30)
 
@@ -169,6 +172,84 @@ def test_image_uri_outside_roots(tmp_path: Path):
     # Without configured roots any absolute local path is accepted, still no remote schemes.
     assert validate_event(uri_event("/etc/passwd"), ValidationLimits()).image_path == "/etc/passwd"
     assert reason_of(uri_event("s3://bucket/a.jpg"), ValidationLimits()) == "image_uri_outside_roots"
+
+
+def test_post_id_too_long():
+    assert reason_of(raw(event(post_id="9" * (limits.POST_ID_MAX_CHARS + 1)))) == "post_id_too_long"
+    validate_event(raw(event(post_id="9" * limits.POST_ID_MAX_CHARS)), LIMITS)
+
+
+def test_post_id_forbidden_char():
+    assert reason_of(raw(event(post_id="p1\u200b"))) == "post_id_forbidden_char"  # zero-width space
+    assert reason_of(raw(event(post_id="p\n1"))) == "post_id_forbidden_char"
+
+
+def test_influencer_too_long():
+    assert reason_of(raw(event(influencer="a" * 10_000)), ValidationLimits()) == "influencer_too_long"
+    assert reason_of(raw(event(influencer="a" * (limits.INFLUENCER_MAX_CHARS + 1)))) == "influencer_too_long"
+    validate_event(raw(event(influencer="a" * limits.INFLUENCER_MAX_CHARS)), LIMITS)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "anna\x00", "\x1b[31manna", "anna\x7f", "anna\x85",  # NUL, ESC, DEL, C1 NEL
+        "\u202eanna", "an\u202dna", "an\u202ana", "anna\u2066", "anna\u2067", "\u2068anna", "anna\u2069",
+        "anna\u200e", "anna\u200f", "anna\u061c",  # bidi marks
+        "an\u200bna", "anna\ufeff", "an\u2060na", "anna\u00ad",  # zero-width, BOM, word joiner, soft hyphen
+        "anna\u2028", "anna\u2029", "anna\ue000",  # line and paragraph separators, private use
+    ],
+)
+def test_influencer_forbidden_char(name: str):
+    with pytest.raises(EventValidationError) as caught:
+        validate_event(raw(event(influencer=name)), LIMITS)
+    assert caught.value.reason == "influencer_forbidden_char"
+    assert "U+" in caught.value.detail and name not in caught.value.detail
+
+
+def test_names_of_other_scripts_and_emoji_pass():
+    for name in ("anna.berg", "ana_maría", "Łukasz", "東京カフェ", "مريم", "olá🌊", "a b"):
+        assert validate_event(raw(event(influencer=name)), LIMITS).influencer == name
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(r"\A[A-Za-z0-9._]{1,30}\Z"))
+def test_every_instagram_username_passes(username: str):
+    post = validate_event(raw(event(influencer=username, post_id=username)), LIMITS)
+    assert post.influencer == username
+
+
+def test_public_and_synthetic_dataset_names_pass(tmp_path: Path):
+    from training.dataset.reader import open_dataset
+    from training.synth import WorldKnobs
+    from training.synth.world import plan_influencers
+    from training.synth.writer import generate_world
+
+    names = [plan.username for plan in plan_influencers(WorldKnobs(influencers=2000, posts=2, seed=9))]
+    for name in names:
+        check_name("influencer", name, limits.INFLUENCER_MAX_CHARS)
+    knobs = WorldKnobs(influencers=6, posts=3, seed=1, image_size=8)
+    generate_world(tmp_path / "world", knobs, progress=False)
+    with open_dataset(tmp_path / "world") as dataset:
+        for post in dataset.iter_posts():
+            check_name("influencer", post.influencer, limits.INFLUENCER_MAX_CHARS)
+            check_name("post_id", post.post_id, limits.POST_ID_MAX_CHARS)
+    assert max(map(len, names)) <= 30
+
+
+def test_image_uri_too_long():
+    uri = "/data/" + "a" * limits.IMAGE_URI_MAX_CHARS
+    assert reason_of(raw(event(image_b64=DROP, image_uri=uri)), ValidationLimits()) == "image_uri_too_long"
+
+
+def test_inputs_that_once_raised_other_exceptions_are_dead_lettered():
+    # Each of these once raised RecursionError, OverflowError or ValueError out of validate_event
+    # (which, inside the job's UDF, stops the query on every restart) instead of giving a reason.
+    assert reason_of(b"[" * 100_000, ValidationLimits()) == "bad_json"
+    assert reason_of(raw(event(ts="0001-01-01T00:00:00+01:00"))) == "bad_timestamp"
+    assert reason_of(raw(event(ts="9999-12-31T23:59:59-01:00"))) == "bad_timestamp"
+    for uri in ("file://[::1/a.jpg", "file://a\uff03b/a.jpg"):
+        assert reason_of(raw(event(image_b64=DROP, image_uri=uri))) == "image_uri_outside_roots"
 
 
 def test_oversized_event():

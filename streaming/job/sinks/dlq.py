@@ -1,4 +1,8 @@
-"""`posts.dlq`: every record that parse or embed rejected, with why, where from and its original bytes."""
+"""`posts.dlq`: every record that parse or embed rejected, with why, where from and its original bytes.
+
+Each dead letter is bounded whatever was read (streaming.limits): a huge value or key is kept as a
+prefix with its length and sha256, and the source position names the record to read again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from streaming.config import KafkaSettings
-from streaming.events.post_event import dead_letter_record
+from streaming.events.post_event import dead_letter_key, dead_letter_record
 from streaming.job.sinks.base import Sink, SinkBatch
 from streaming.job.sinks.producer import TopicWriter
 
@@ -31,6 +35,7 @@ def dead_letter_event(row: Any) -> dict[str, Any]:
         source_offset=int(row.source_offset),
         source_timestamp=stamp,
         original=_present(row.value),
+        key=_present(row.key),
     )
 
 
@@ -42,7 +47,7 @@ class DeadLetterSink(Sink):
 
     def write(self, batch: SinkBatch) -> int:
         for row in batch.dead_letters.itertuples(index=False):
-            self._out.send(_present(row.key), dead_letter_event(row))
+            self._out.send(dead_letter_key(_present(row.key)), dead_letter_event(row))
         return len(batch.dead_letters)
 
     def flush(self) -> None:

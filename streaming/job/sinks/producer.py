@@ -1,4 +1,9 @@
-"""A JSON-valued Kafka topic writer shared by the Kafka sinks (kafka-python, from the driver)."""
+"""A JSON-valued Kafka topic writer shared by the Kafka sinks (kafka-python, from the driver).
+
+Its request limit is streaming.limits.PRODUCER_MAX_REQUEST_BYTES, the same as every topic's cap; the
+writers bound what they send (dead letters by construction), and a record over it is a BrokerError
+that names the topic, the size and the limit.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from streaming import limits
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError
 from streaming.infra.kafka_admin import client_config
@@ -28,7 +34,7 @@ class TopicWriter:
                 bootstrap_servers=kafka.bootstrap_servers,
                 acks="all",
                 linger_ms=5,
-                max_request_size=10 * 1024 * 1024,
+                max_request_size=limits.PRODUCER_MAX_REQUEST_BYTES,
                 **client_config(kafka.client_properties, KafkaProducer),
             )
         except KafkaError as exc:
@@ -39,7 +45,14 @@ class TopicWriter:
     def send(self, key: str | bytes | None, value: Mapping[str, Any] | bytes) -> None:
         key_bytes = key.encode("utf-8") if isinstance(key, str) else key
         body = value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode("utf-8")
-        self._pending.append(self._producer.send(self.topic, key=key_bytes, value=body))
+        try:
+            self._pending.append(self._producer.send(self.topic, key=key_bytes, value=body))
+        except KafkaError as exc:  # e.g. MessageSizeTooLargeError, raised before anything is sent
+            size = len(body) + len(key_bytes or b"")
+            raise BrokerError(
+                f"cannot write a record of {size} bytes to {self.topic!r} "
+                f"(producer limit {limits.PRODUCER_MAX_REQUEST_BYTES}): {exc}"
+            ) from exc
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
