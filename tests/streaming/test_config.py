@@ -70,3 +70,39 @@ def test_settings_are_frozen():
         settings.kafka.bootstrap_servers = "elsewhere:9092"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         settings.job = settings.job  # type: ignore[misc]
+
+
+def _properties(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_size_limits_agree_everywhere():
+    from streaming import limits
+    from streaming.events import load_schema
+    from streaming.infra.kafka_admin import topic_specs
+
+    limits.check_limits()
+    broker = _properties(Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "server.properties")
+    assert int(broker["message.max.bytes"]) == limits.MESSAGE_MAX_BYTES
+    assert int(broker["replica.fetch.max.bytes"]) >= limits.MESSAGE_MAX_BYTES
+    specs = topic_specs(ScoutSettings().kafka)
+    assert {spec.configs["max.message.bytes"] for spec in specs} == {str(limits.MESSAGE_MAX_BYTES)}
+    job = ScoutSettings().job
+    assert job.max_event_bytes == limits.DEFAULT_MAX_EVENT_BYTES
+    assert job.max_event_bytes + limits.RECORD_OVERHEAD_BYTES <= limits.PRODUCER_MAX_REQUEST_BYTES
+    dead = load_schema("dead_letter")["properties"]
+    assert dead["detail"]["maxLength"] == limits.DETAIL_MAX_CHARS
+    assert dead["original_b64"]["maxLength"] == 4 * -(-limits.ORIGINAL_MAX_BYTES // 3)
+    assert dead["original_bytes"]["minimum"] == limits.ORIGINAL_MAX_BYTES + 1
+    assert dead["key_bytes"]["minimum"] == limits.KEY_MAX_BYTES + 1
+
+
+def test_validation_limits_above_what_a_producer_can_write_are_refused():
+    from streaming import limits
+
+    load_settings(None, {"job.max_event_bytes": limits.MAX_EVENT_BYTES}, environ={})
+    with pytest.raises(ConfigError, match="max_event_bytes"):
+        load_settings(None, {"job.max_event_bytes": limits.MESSAGE_MAX_BYTES}, environ={})
+    with pytest.raises(ConfigError, match="max_image_bytes"):
+        load_settings(None, {"job.max_image_bytes": limits.MAX_EVENT_BYTES}, environ={})
