@@ -3,7 +3,8 @@ last line, and the same object written to ``bench/results/<name>.json``.
 
 The JSON object is flat. Numeric keys name the figure and end in its unit (``_ms``, ``_per_s``,
 ``_mib`` …); a ratio's key contains ``ratio``, a recall's ``recall``, a numerical difference's
-``abs_diff`` (all unitless). Strings and
+``abs_diff`` (all unitless). A figure measured at several sizes repeats its key with the size
+appended (``pipeline_posts_per_s_100000``). Strings and
 booleans describe the run (``bench``, ``device``, ``checked_equal``).
 """
 
@@ -13,6 +14,7 @@ import json
 import math
 import os
 import platform
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,8 +27,9 @@ import typer
 RESULTS_DIR = Path("bench/results")
 UNIT_SUFFIXES = (
     "_s", "_ms", "_us", "_ns", "_per_s", "_bytes", "_mib", "_gib",
-    "_count", "_posts", "_influencers", "_queries", "_dims", "_threads",
+    "_count", "_posts", "_influencers", "_queries", "_dims", "_threads", "_per_influencer",
 )  # fmt: skip
+_SIZE_SUFFIX = re.compile(r"_\d+$")
 UNITLESS_MARKS = ("ratio", "recall", "abs_diff", "load_average")
 
 
@@ -37,7 +40,7 @@ def unitless_key_problems(figures: dict[str, Any]) -> list[str]:
         for key, value in figures.items()
         if isinstance(value, int | float)
         and not isinstance(value, bool)
-        and not key.endswith(UNIT_SUFFIXES)
+        and not _SIZE_SUFFIX.sub("", key).endswith(UNIT_SUFFIXES)
         and not any(mark in key for mark in UNITLESS_MARKS)
     ]
 
