@@ -25,6 +25,7 @@ from typing import Any, Literal
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError, ReplayError
 from streaming.events import SCHEMA_VERSION
+from streaming.limits import INFLUENCER_MAX_CHARS
 from training.dataset.records import PostRecord
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ MALFORMED_KINDS: dict[str, str] = {
     "no_image": "no_image",
     "bad_timestamp": "bad_timestamp",
     "caption_too_long": "caption_too_long",
+    "influencer_too_long": "influencer_too_long",
+    "influencer_forbidden_char": "influencer_forbidden_char",
 }
+# Characters that make a name spoofable: NUL, right-to-left override, left-to-right isolate.
+_SPOOFING_CHARS = ("\x00", "\u202e", "\u2066")
 
 
 def iso_utc(record: PostRecord) -> str:
@@ -115,6 +120,12 @@ def malformed_event(event: dict[str, Any], kind: str, rng: random.Random, max_ca
         spoiled["ts"] = rng.choice(("yesterday", "2019-13-45T99:00:00Z", "1554076800"))
     elif kind == "caption_too_long":
         spoiled["caption"] = (event["caption"] + " ") * 2 + "x" * (max_caption_chars + 1)
+    elif kind == "influencer_too_long":
+        spoiled["influencer"] = event["influencer"] + "_" * INFLUENCER_MAX_CHARS
+    elif kind == "influencer_forbidden_char":
+        name = event["influencer"]
+        at = rng.randrange(len(name) + 1)
+        spoiled["influencer"] = name[:at] + rng.choice(_SPOOFING_CHARS) + name[at:]
     else:
         raise ValueError(f"unknown malformed kind {kind!r}; known: {', '.join(MALFORMED_KINDS)}")
     return encode(spoiled)
