@@ -127,6 +127,9 @@ def _describe(error: ValidationError) -> tuple[str, str]:
         return f"empty_{name}", f"{name} is empty"
     if keyword == "minLength" and name in ("image_uri", "image_b64"):
         return "no_image", f"{name} is empty"
+    if keyword == "maxLength" and name in ("post_id", "influencer", "image_uri"):
+        limit = error.validator_value
+        return f"{name}_too_long", f"{name} has {len(error.instance)} characters, limit {limit}"
     if keyword == "minimum":
         return "wrong_type", f"{name} must be a non-negative integer"
     if keyword == "maximum":

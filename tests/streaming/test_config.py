@@ -91,6 +91,10 @@ def test_size_limits_agree_everywhere():
     job = ScoutSettings().job
     assert job.max_event_bytes == limits.DEFAULT_MAX_EVENT_BYTES
     assert job.max_event_bytes + limits.RECORD_OVERHEAD_BYTES <= limits.PRODUCER_MAX_REQUEST_BYTES
+    post = load_schema("post_event")["properties"]
+    assert post["influencer"]["maxLength"] == limits.INFLUENCER_MAX_CHARS
+    assert post["post_id"]["maxLength"] == limits.POST_ID_MAX_CHARS
+    assert post["image_uri"]["maxLength"] == limits.IMAGE_URI_MAX_CHARS
     dead = load_schema("dead_letter")["properties"]
     assert dead["detail"]["maxLength"] == limits.DETAIL_MAX_CHARS
     assert dead["original_b64"]["maxLength"] == 4 * -(-limits.ORIGINAL_MAX_BYTES // 3)
