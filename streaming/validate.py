@@ -48,11 +48,27 @@ from streaming.limits import (
 )
 
 REASONS: tuple[str, ...] = (
-    "oversized_event", "bad_json", "not_an_object", "unsupported_schema", "missing_field",
-    "wrong_type", "empty_post_id", "empty_influencer", "no_image", "both_images",
-    "post_id_too_long", "post_id_forbidden_char", "influencer_too_long", "influencer_forbidden_char",
-    "bad_timestamp", "caption_too_long", "too_many_hashtags", "bad_base64", "image_too_large",
-    "image_uri_too_long", "image_uri_outside_roots",
+    "oversized_event",
+    "bad_json",
+    "not_an_object",
+    "unsupported_schema",
+    "missing_field",
+    "wrong_type",
+    "empty_post_id",
+    "empty_influencer",
+    "no_image",
+    "both_images",
+    "post_id_too_long",
+    "post_id_forbidden_char",
+    "influencer_too_long",
+    "influencer_forbidden_char",
+    "bad_timestamp",
+    "caption_too_long",
+    "too_many_hashtags",
+    "bad_base64",
+    "image_too_large",
+    "image_uri_too_long",
+    "image_uri_outside_roots",
 )
 _PRIORITY = {reason: rank for rank, reason in enumerate(REASONS)}
 _WHITESPACE = re.compile(rb"\s+")
@@ -175,9 +191,11 @@ def check_name(field: str, text: str, max_chars: int) -> None:
     if char is not None:
         where = text.index(char)
         name = unicodedata.name(char, unicodedata.category(char))
-        raise _reject(f"{field}_forbidden_char",
-                      f"{field} holds U+{ord(char):04X} ({name}) at position {where}; names may not hold "
-                      "control, format (bidirectional, zero-width) or separator characters")
+        raise _reject(
+            f"{field}_forbidden_char",
+            f"{field} holds U+{ord(char):04X} ({name}) at position {where}; names may not hold "
+            "control, format (bidirectional, zero-width) or separator characters",
+        )
 
 
 def _parse_ts(text: str) -> datetime:
@@ -212,8 +230,9 @@ def _check_image_b64(data: str, limits: ValidationLimits) -> None:
 def resolve_image_uri(uri: str, image_roots: tuple[str, ...]) -> str:
     """The absolute local path of ``uri`` (a file URI or an absolute path) inside the roots, if any."""
     if len(uri) > IMAGE_URI_MAX_CHARS:
-        raise _reject("image_uri_too_long",
-                      f"image_uri has {len(uri)} characters, limit {IMAGE_URI_MAX_CHARS}")
+        raise _reject(
+            "image_uri_too_long", f"image_uri has {len(uri)} characters, limit {IMAGE_URI_MAX_CHARS}"
+        )
     try:
         parts = urlsplit(uri)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket, a netloc that NFKC-normalises to '/'
@@ -225,8 +244,10 @@ def resolve_image_uri(uri: str, image_roots: tuple[str, ...]) -> str:
     elif parts.scheme == "":
         path = uri
     else:
-        raise _reject("image_uri_outside_roots",
-                      f"scheme {parts.scheme[:20]!r} not allowed; only local files (file:// or a path)")
+        raise _reject(
+            "image_uri_outside_roots",
+            f"scheme {parts.scheme[:20]!r} not allowed; only local files (file:// or a path)",
+        )
     if not os.path.isabs(path):
         raise _reject("image_uri_outside_roots", f"{path[:200]!r} is relative; send an absolute path")
     try:
@@ -258,19 +279,21 @@ def validate_event(raw: bytes | None, limits: ValidationLimits) -> ValidPost:
         raise _reject("not_an_object", f"event must be a JSON object, got {type(event).__name__}")
     version = event.get("schema")
     if isinstance(version, int) and not isinstance(version, bool) and version != SCHEMA_VERSION:
-        raise _reject("unsupported_schema",
-                      f"schema {version} is not supported (this job reads {SCHEMA_VERSION})")
+        raise _reject(
+            "unsupported_schema", f"schema {version} is not supported (this job reads {SCHEMA_VERSION})"
+        )
     _check_structure(event)
     check_name("post_id", event["post_id"], POST_ID_MAX_CHARS)
     check_name("influencer", event["influencer"], INFLUENCER_MAX_CHARS)
 
     ts = _parse_ts(event["ts"])
     if len(event["caption"]) > limits.max_caption_chars:
-        raise _reject("caption_too_long",
-                      f"caption has {len(event['caption'])} characters, limit {limits.max_caption_chars}")
+        raise _reject(
+            "caption_too_long",
+            f"caption has {len(event['caption'])} characters, limit {limits.max_caption_chars}",
+        )
     if len(event["hashtags"]) > limits.max_hashtags:
-        raise _reject("too_many_hashtags",
-                      f"{len(event['hashtags'])} hashtags, limit {limits.max_hashtags}")
+        raise _reject("too_many_hashtags", f"{len(event['hashtags'])} hashtags, limit {limits.max_hashtags}")
     image_uri, image_b64 = event.get("image_uri"), event.get("image_b64")
     image_path = None
     if image_b64 is not None:

@@ -27,45 +27,58 @@ from streaming import limits
 from streaming.events import SCHEMA_VERSION
 
 # One valid post (streaming.validate.ValidPost); every field nullable so a rejected row fits too.
-POST_SCHEMA = StructType([
-    StructField("schema", IntegerType()),
-    StructField("post_id", StringType()),
-    StructField("influencer", StringType()),
-    StructField("ts", TimestampType()),  # event time, UTC
-    StructField("caption", StringType()),
-    StructField("hashtags", ArrayType(StringType())),
-    StructField("usertags", ArrayType(StringType())),
-    StructField("image_uri", StringType()),  # as sent
-    StructField("image_path", StringType()),  # image_uri resolved inside the image roots
-    StructField("image_b64", StringType()),
-    StructField("likes", LongType()),
-    StructField("comments", LongType()),
-    StructField("sponsored", BooleanType()),
-])
+POST_SCHEMA = StructType(
+    [
+        StructField("schema", IntegerType()),
+        StructField("post_id", StringType()),
+        StructField("influencer", StringType()),
+        StructField("ts", TimestampType()),  # event time, UTC
+        StructField("caption", StringType()),
+        StructField("hashtags", ArrayType(StringType())),
+        StructField("usertags", ArrayType(StringType())),
+        StructField("image_uri", StringType()),  # as sent
+        StructField("image_path", StringType()),  # image_uri resolved inside the image roots
+        StructField("image_b64", StringType()),
+        StructField("likes", LongType()),
+        StructField("comments", LongType()),
+        StructField("sponsored", BooleanType()),
+    ]
+)
 POST_COLUMNS: tuple[str, ...] = tuple(POST_SCHEMA.fieldNames())
 
 # Why a row was rejected: both null for a valid post.
-DLQ_SCHEMA = StructType([
-    StructField("dlq_reason", StringType()),
-    StructField("dlq_detail", StringType()),
-])
+DLQ_SCHEMA = StructType(
+    [
+        StructField("dlq_reason", StringType()),
+        StructField("dlq_detail", StringType()),
+    ]
+)
 
 # Where the Kafka record came from; `value` is kept for rejected rows only (null for valid ones).
-SOURCE_SCHEMA = StructType([
-    StructField("key", BinaryType()),
-    StructField("value", BinaryType()),
-    StructField("source_topic", StringType()),
-    StructField("source_partition", IntegerType()),
-    StructField("source_offset", LongType()),
-    StructField("source_timestamp", TimestampType()),
-])
+SOURCE_SCHEMA = StructType(
+    [
+        StructField("key", BinaryType()),
+        StructField("value", BinaryType()),
+        StructField("source_topic", StringType()),
+        StructField("source_partition", IntegerType()),
+        StructField("source_offset", LongType()),
+        StructField("source_timestamp", TimestampType()),
+    ]
+)
 SOURCE_COLUMNS: tuple[str, ...] = tuple(SOURCE_SCHEMA.fieldNames())
 
 # The value of a posts.dlq record, field by field (dead_letter.schema.json); the fields of
 # DEAD_LETTER_CUT_FIELDS follow only when the original value (or key) was too long to keep whole.
 DEAD_LETTER_FIELDS: tuple[str, ...] = (
-    "schema", "stage", "reason", "detail", "source_topic", "source_partition", "source_offset",
-    "source_timestamp", "original_b64",
+    "schema",
+    "stage",
+    "reason",
+    "detail",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "source_timestamp",
+    "original_b64",
 )
 DEAD_LETTER_CUT_FIELDS: tuple[str, ...] = ("original_bytes", "original_sha256", "key_bytes", "key_sha256")
 ELLIPSIS = "\u2026"

@@ -52,9 +52,7 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
     ]
 
 
-def client_config(
-    client_properties: Mapping[str, str] | None, client_class: type
-) -> dict[str, str]:
+def client_config(client_properties: Mapping[str, str] | None, client_class: type) -> dict[str, str]:
     """kafka-python keyword arguments for the Java-style ``client_properties`` this client knows.
 
     Keys kafka-python has no equivalent for (e.g. ``ssl.truststore.location``) only reach the JVM

@@ -29,8 +29,12 @@ def test_defaults_without_any_source():
 
 
 def test_file_then_environment_then_overrides(toml_file: Path):
-    environ = {"SCOUT_KAFKA__BOOTSTRAP_SERVERS": "env:2", "SCOUT_JOB__TAU_SECONDS": "200",
-               "SCOUT_KAFKA__TOPICS__DLQ": "env-dlq", "OTHER": "ignored"}
+    environ = {
+        "SCOUT_KAFKA__BOOTSTRAP_SERVERS": "env:2",
+        "SCOUT_JOB__TAU_SECONDS": "200",
+        "SCOUT_KAFKA__TOPICS__DLQ": "env-dlq",
+        "OTHER": "ignored",
+    }
     settings = load_settings(toml_file, {"kafka.bootstrap_servers": "flag:3"}, environ=environ)
     assert settings.kafka.bootstrap_servers == "flag:3"  # overrides beat env and file
     assert settings.job.tau_seconds == 200.0  # env beats file, converted to its type

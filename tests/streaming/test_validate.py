@@ -24,9 +24,16 @@ LIMITS = ValidationLimits(max_event_bytes=4000, max_caption_chars=100, max_hasht
 
 def event(**changes: Any) -> dict[str, Any]:
     base = {
-        "schema": 1, "post_id": "p1", "influencer": "anna", "ts": "2019-05-01T12:00:00Z",
-        "caption": "sunset run #fit", "hashtags": ["fit"], "usertags": ["bob"],
-        "image_b64": base64.b64encode(b"\x89PNG tiny").decode(), "likes": 10, "comments": 2,
+        "schema": 1,
+        "post_id": "p1",
+        "influencer": "anna",
+        "ts": "2019-05-01T12:00:00Z",
+        "caption": "sunset run #fit",
+        "hashtags": ["fit"],
+        "usertags": ["bob"],
+        "image_b64": base64.b64encode(b"\x89PNG tiny").decode(),
+        "likes": 10,
+        "comments": 2,
         "sponsored": False,
     }
     base.update(changes)
@@ -64,11 +71,16 @@ def test_optional_counts_may_be_absent_or_null_and_extra_fields_are_ignored():
 
 
 def test_limits_come_from_job_settings(tmp_path):
-    job = JobSettings(max_caption_chars=7, max_hashtags=1, max_image_bytes=9, max_event_bytes=99,
-                      image_roots=(tmp_path,))
+    job = JobSettings(
+        max_caption_chars=7, max_hashtags=1, max_image_bytes=9, max_event_bytes=99, image_roots=(tmp_path,)
+    )
     limits = ValidationLimits.from_settings(job)
-    assert (limits.max_caption_chars, limits.max_hashtags, limits.max_image_bytes,
-            limits.max_event_bytes) == (7, 1, 9, 99)
+    assert (
+        limits.max_caption_chars,
+        limits.max_hashtags,
+        limits.max_image_bytes,
+        limits.max_event_bytes,
+    ) == (7, 1, 9, 99)
     assert limits.image_roots == (str(tmp_path.resolve()),)
 
 
@@ -193,11 +205,27 @@ def test_influencer_too_long():
 @pytest.mark.parametrize(
     "name",
     [
-        "anna\x00", "\x1b[31manna", "anna\x7f", "anna\x85",  # NUL, ESC, DEL, C1 NEL
-        "\u202eanna", "an\u202dna", "an\u202ana", "anna\u2066", "anna\u2067", "\u2068anna", "anna\u2069",
-        "anna\u200e", "anna\u200f", "anna\u061c",  # bidi marks
-        "an\u200bna", "anna\ufeff", "an\u2060na", "anna\u00ad",  # zero-width, BOM, word joiner, soft hyphen
-        "anna\u2028", "anna\u2029", "anna\ue000",  # line and paragraph separators, private use
+        "anna\x00",
+        "\x1b[31manna",
+        "anna\x7f",
+        "anna\x85",  # NUL, ESC, DEL, C1 NEL
+        "\u202eanna",
+        "an\u202dna",
+        "an\u202ana",
+        "anna\u2066",
+        "anna\u2067",
+        "\u2068anna",
+        "anna\u2069",
+        "anna\u200e",
+        "anna\u200f",
+        "anna\u061c",  # bidi marks
+        "an\u200bna",
+        "anna\ufeff",
+        "an\u2060na",
+        "anna\u00ad",  # zero-width, BOM, word joiner, soft hyphen
+        "anna\u2028",
+        "anna\u2029",
+        "anna\ue000",  # line and paragraph separators, private use
     ],
 )
 def test_influencer_forbidden_char(name: str):
