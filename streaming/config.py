@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from streaming import limits
 from streaming.errors import ConfigError
@@ -135,6 +135,15 @@ class ServiceSettings(_Section):
     # Recent reclassifications a newly opened page (or a reconnecting feed) is sent first.
     feed_backlog: int = Field(50, ge=0)
     max_posts_per_query: int = Field(50, ge=1)
+    # Bearer token every route but /health needs (`Authorization: Bearer TOKEN`). Optional on a
+    # loopback host; the service refuses to start on any other host without one.
+    api_token: SecretStr | None = Field(None, min_length=16)
+    # Largest request body accepted (413 past it); room for one post with a job.max_image_bytes image.
+    max_body_bytes: int = Field(16_000_000, ge=1)
+    # POST /api/similar runs the encoders: a token bucket per client address, refilled at this many
+    # requests per second up to `similar_burst` (429 with Retry-After when empty).
+    similar_rate_per_s: float = Field(1.0, gt=0)
+    similar_burst: int = Field(10, ge=1)
 
 
 class ScoutSettings(_Section):

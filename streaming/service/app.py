@@ -4,6 +4,10 @@ The app is thin: state lives in one ``Services`` object (deps.py) injected into 
 router per resource. The lifespan loads the model (for look-ups by posts) and starts the
 materialiser that fills the store from Kafka; both are optional by settings.
 
+Access and limits (access.py, limits.py): off loopback the app is not built without
+``service.api_token``; with a token every router but health and the page's static files needs it.
+Bodies are bounded by ``service.max_body_bytes``; every 4xx has one shape (problems.py).
+
     app = create_app(load_settings())
     uvicorn.run(app, host=settings.service.host, port=settings.service.port)
 """
@@ -21,8 +25,12 @@ from fastapi import FastAPI
 
 from streaming.config import ScoutSettings
 from streaming.metrics.service import RequestTimer, ServiceMetrics
+from streaming.service import problems
+from streaming.service.access import check_exposure, token_dependencies
 from streaming.service.deps import Services
+from streaming.service.limits import BodyLimit
 from streaming.service.live import ReclassificationFeed
+from streaming.service.problems import responses
 from streaming.service.routers import feed, health, images, influencers, metrics, page, similar
 from streaming.service.store import ProfileStore
 
@@ -57,7 +65,9 @@ def create_app(
     settings: ScoutSettings, *, model: Any | None = None, store: ProfileStore | None = None
 ) -> FastAPI:
     """The service. ``model`` (a ScoutModel) replaces loading ``job.model_dir``; ``store`` replaces
-    the empty in-memory store (both for tests and embedding)."""
+    the empty in-memory store (both for tests and embedding). Raises ApiTokenRequiredError for a
+    host beyond loopback without service.api_token."""
+    check_exposure(settings.service)
     service_metrics = ServiceMetrics()
     services = Services(
         settings=settings,
@@ -81,7 +91,10 @@ def create_app(
             from streaming.service.materialiser import Materialiser
 
             services.materialiser = Materialiser(
-                settings.kafka, services.store, services.feed, service_metrics,
+                settings.kafka,
+                services.store,
+                services.feed,
+                service_metrics,
                 feed_backlog=settings.service.feed_backlog,
             )
             services.materialiser.start()
@@ -93,7 +106,19 @@ def create_app(
 
     app = FastAPI(title="Influencer Scout", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
-    for module in (influencers, similar, feed, health, images, metrics, page):
-        app.include_router(module.router)
+    problems.install(app)
+    guarded = token_dependencies(settings.service)
+    denied = responses(401) if guarded else {}
+    for router in (
+        influencers.build_router(settings.service),
+        similar.build_router(settings),
+        feed.router,
+        images.router,
+        metrics.router,
+    ):
+        app.include_router(router, dependencies=guarded, responses=denied)
+    app.include_router(health.router)
+    app.include_router(page.router)  # the page's own files carry no data; it sends the token itself
+    app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=service_metrics)
     return app

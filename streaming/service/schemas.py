@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from streaming.config import JobSettings, ServiceSettings
+
 
 class TopPost(BaseModel):
     post_id: str
@@ -52,16 +54,51 @@ class SimilarResult(BaseModel):
     similar: list[SimilarInfluencer]
 
 
-class PostIn(BaseModel):
-    caption: str = Field("", max_length=5000)
-    hashtags: list[str] = Field(default_factory=list, max_length=60)
-    usertags: list[str] = Field(default_factory=list, max_length=60)
-    image_b64: str | None = Field(None, description="the image file, base64; omit for text only")
+# Base64 as Python's strict decoder accepts it: groups of four, padding only at the end.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+MAX_USERTAGS = 60
 
 
-class PostsQuery(BaseModel):
-    posts: list[PostIn] = Field(min_length=1, description="the posts of one (maybe hypothetical) influencer")
-    k: int | None = Field(None, ge=1, description="how many (default 10, at most service.max_k)")
+def base64_length(max_bytes: int) -> int:
+    """Longest base64 text whose decoded bytes stay within ``max_bytes`` (whole groups of three)."""
+    return 4 * (max_bytes // 3)
+
+
+def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseModel]:
+    """The body of POST /api/similar with its bounds taken from the settings, so the OpenAPI
+    document declares exactly what is enforced: caption and hashtags as the job limits them, the
+    image as base64 of at most job.max_image_bytes, posts and k as the service limits them."""
+
+    class PostIn(BaseModel):
+        caption: str = Field("", max_length=job.max_caption_chars, description="job.max_caption_chars")
+        hashtags: list[str] = Field(
+            default_factory=list, max_length=job.max_hashtags, description="job.max_hashtags"
+        )
+        usertags: list[str] = Field(default_factory=list, max_length=MAX_USERTAGS)
+        image_b64: str | None = Field(
+            None,
+            pattern=BASE64_PATTERN,
+            max_length=base64_length(job.max_image_bytes),
+            description="the image file (JPEG, PNG, ...), base64, at most job.max_image_bytes; omit for "
+            "text only. Bytes that do not decode as an image leave the post text-only (image_errors).",
+        )
+
+    class PostsQuery(BaseModel):
+        posts: list[PostIn] = Field(
+            min_length=1,
+            max_length=service.max_posts_per_query,
+            description="one (maybe hypothetical) influencer's posts, at most service.max_posts_per_query",
+        )
+        k: int | None = Field(
+            None, ge=1, le=service.max_k, description="how many (default 10, at most service.max_k)"
+        )
+
+    return PostsQuery
+
+
+class ImageError(BaseModel):
+    post: int = Field(description="index of the post in the request")
+    detail: str = Field(description="why its image was not used")
 
 
 class PostsResult(BaseModel):
@@ -70,6 +107,10 @@ class PostsResult(BaseModel):
     probabilities: dict[str, float]
     post_weights: list[float] = Field(description="attention weight of each posted item, in order")
     similar: list[SimilarInfluencer]
+    image_errors: list[ImageError] = Field(
+        default_factory=list,
+        description="posts whose image could not be decoded: scored on their text",
+    )
 
 
 class CategoryCount(BaseModel):
@@ -88,4 +129,6 @@ class Health(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    detail: str
+    """The body of every 4xx answer."""
+
+    detail: str = Field(description="what was wrong, in words")

@@ -16,15 +16,16 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from streaming.service.deps import FeedDep
 from streaming.service.live import ReclassificationFeed
+from streaming.service.problems import responses
 
 router = APIRouter(prefix="/api", tags=["feed"])
 
 PING_S = 15
 
 
-async def _events(feed: ReclassificationFeed, after: int | None, max_events: int | None) -> AsyncIterator[
-    ServerSentEvent
-]:
+async def _events(
+    feed: ReclassificationFeed, after: int | None, max_events: int | None
+) -> AsyncIterator[ServerSentEvent]:
     subscription = feed.subscribe(after)
     sent = 0
     try:
@@ -37,7 +38,7 @@ async def _events(feed: ReclassificationFeed, after: int | None, max_events: int
         subscription.close()
 
 
-@router.get("/feed", response_class=EventSourceResponse)
+@router.get("/feed", response_class=EventSourceResponse, responses=responses(422))
 async def reclassifications(
     feed: FeedDep,
     backlog: bool = Query(True, description="start with the recent reclassifications"),

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 
 from streaming.errors import EventValidationError
 from streaming.service.deps import ServicesDep
+from streaming.service.problems import responses
 from streaming.validate import resolve_image_uri
 
 router = APIRouter(tags=["images"])
@@ -43,7 +44,7 @@ def image_url(uri: str | None, roots: tuple[str, ...]) -> str | None:
 @router.get(
     "/images",
     response_class=FileResponse,
-    responses={403: {"description": "outside the image roots"}, 404: {"description": "no such image"}},
+    responses=responses(403, 404, 422, described={403: "outside the image roots", 404: "no such image"}),
 )
 def get_image(services: ServicesDep, uri: str = Query(..., max_length=4096)) -> FileResponse:
     """An image file named by a file URI or absolute path inside the configured image roots."""

@@ -1,4 +1,9 @@
-"""/api/influencers: list and search, one profile with its explanation, its most similar peers."""
+"""/api/influencers: list and search, one profile with its explanation, its most similar peers.
+
+``build_router(service)`` declares the bounds that depend on the settings (limit at most
+service.page_size_max, k within 1..service.max_k) on the parameters themselves, so FastAPI enforces
+exactly what the OpenAPI document says.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from streaming.service.deps import ServicesDep, SettingsDep, StoreDep
+from streaming.config import ServiceSettings
+from streaming.service.deps import ServicesDep, StoreDep
+from streaming.service.problems import responses
 from streaming.service.routers.images import image_url
 from streaming.service.schemas import (
     CategoryCount,
-    ErrorBody,
     InfluencerPage,
     InfluencerProfile,
     InfluencerSummary,
@@ -20,11 +26,9 @@ from streaming.service.schemas import (
 )
 from streaming.service.store import Profile
 
-router = APIRouter(prefix="/api", tags=["influencers"])
-
 DEFAULT_PAGE_SIZE = 20
 DEFAULT_K = 10
-NOT_FOUND = {404: {"model": ErrorBody, "description": "no profile for that influencer"}}
+NO_PROFILE = {404: "no profile for that influencer"}
 
 
 def summary(profile: Profile) -> InfluencerSummary:
@@ -48,51 +52,79 @@ def similar_item(profile: Profile, score: float) -> SimilarInfluencer:
     )
 
 
-def check_k(k: int, max_k: int) -> None:
-    if not 1 <= k <= max_k:
-        raise HTTPException(422, f"k must be between 1 and {max_k} (service.max_k), got {k}")
+def default_k(service: ServiceSettings) -> int:
+    return min(DEFAULT_K, service.max_k)
 
 
 def unknown(name: str) -> HTTPException:
     return HTTPException(404, f"unknown influencer {name!r}: no profile has been materialised for it")
 
 
-@router.get("/influencers", response_model=InfluencerPage)
-async def list_influencers(
-    store: StoreDep,
-    settings: SettingsDep,
-    q: str = Query("", max_length=100, description="name prefix, case-insensitive"),
-    category: str | None = Query(None, max_length=100),
-    sort: Literal["confidence", "post_count", "name", "updated"] = "confidence",
-    order: Literal["desc", "asc"] = "desc",
-    offset: int = Query(0, ge=0),
-    limit: int | None = Query(None, ge=1, description="default 20, at most service.page_size_max"),
-) -> InfluencerPage:
-    """Influencers whose name starts with ``q``, optionally of one category, sorted and paginated."""
-    page_max = settings.service.page_size_max
-    if limit is None:
-        limit = min(DEFAULT_PAGE_SIZE, page_max)
-    elif limit > page_max:
-        raise HTTPException(422, f"limit must be at most {page_max} (service.page_size_max), got {limit}")
-    total, page = store.query(q, category, sort, order == "desc", offset, limit)
-    return InfluencerPage(total=total, offset=offset, limit=limit, items=[summary(p) for p in page])
+def build_router(service: ServiceSettings) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["influencers"])
+    page_max = service.page_size_max
+    page_default = min(DEFAULT_PAGE_SIZE, page_max)
+    k_default = default_k(service)
+
+    @router.get("/influencers", response_model=InfluencerPage, responses=responses(422))
+    async def list_influencers(
+        store: StoreDep,
+        q: str = Query("", max_length=100, description="name prefix, case-insensitive"),
+        category: str | None = Query(None, max_length=100),
+        sort: Literal["confidence", "post_count", "name", "updated"] = "confidence",
+        order: Literal["desc", "asc"] = "desc",
+        offset: int = Query(0, ge=0),
+        limit: int = Query(page_default, ge=1, le=page_max, description="at most service.page_size_max"),
+    ) -> InfluencerPage:
+        """Influencers whose name starts with ``q``, optionally of one category, sorted and paginated."""
+        total, page = store.query(q, category, sort, order == "desc", offset, limit)
+        return InfluencerPage(total=total, offset=offset, limit=limit, items=[summary(p) for p in page])
+
+    @router.get("/categories", response_model=list[CategoryCount])
+    async def categories(services: ServicesDep) -> list[CategoryCount]:
+        """Every category with its number of influencers (the model's labels included, even when empty)."""
+        counts = services.store.categories()
+        labels = getattr(services.model, "labels", ())
+        names = sorted(set(counts) | set(labels))
+        return [CategoryCount(category=name, influencers=counts.get(name, 0)) for name in names]
+
+    @router.get(
+        "/influencers/{name}",
+        response_model=InfluencerProfile,
+        responses=responses(404, described=NO_PROFILE),
+    )
+    async def get_influencer(name: str, services: ServicesDep) -> InfluencerProfile:
+        """One profile: category, all probabilities, post count, the top-attention posts, model version."""
+        profile = services.store.get(name)
+        if profile is None:
+            raise unknown(name)
+        return profile_of(profile, services.image_roots)
+
+    @router.get(
+        "/influencers/{name}/similar",
+        response_model=SimilarResult,
+        responses=responses(404, 422, described=NO_PROFILE),
+    )
+    async def similar_influencers(
+        name: str,
+        store: StoreDep,
+        k: int = Query(k_default, ge=1, le=service.max_k, description="how many, at most service.max_k"),
+    ) -> SimilarResult:
+        """The k influencers whose pooled embeddings are closest (cosine), same model version only."""
+        profile = store.get(name)
+        hits = store.similar_to(name, k)
+        if profile is None or hits is None:
+            raise unknown(name)
+        return SimilarResult(
+            influencer=name,
+            model_version=profile.model_version,
+            similar=[similar_item(other, score) for other, score in hits],
+        )
+
+    return router
 
 
-@router.get("/categories", response_model=list[CategoryCount])
-async def categories(services: ServicesDep) -> list[CategoryCount]:
-    """Every category with its number of influencers (the model's labels included, even when empty)."""
-    counts = services.store.categories()
-    labels = getattr(services.model, "labels", ())
-    names = sorted(set(counts) | set(labels))
-    return [CategoryCount(category=name, influencers=counts.get(name, 0)) for name in names]
-
-
-@router.get("/influencers/{name}", response_model=InfluencerProfile, responses=NOT_FOUND)
-async def get_influencer(name: str, services: ServicesDep) -> InfluencerProfile:
-    """One profile: category, all probabilities, post count, the top-attention posts, model version."""
-    profile = services.store.get(name)
-    if profile is None:
-        raise unknown(name)
+def profile_of(profile: Profile, image_roots: tuple[str, ...]) -> InfluencerProfile:
     posts = [
         TopPost(
             post_id=post["post_id"],
@@ -101,7 +133,7 @@ async def get_influencer(name: str, services: ServicesDep) -> InfluencerProfile:
             caption=post["caption"],
             ts=post.get("ts"),
             image_uri=post.get("image_uri"),
-            image_url=image_url(post.get("image_uri"), services.image_roots),
+            image_url=image_url(post.get("image_uri"), image_roots),
         )
         for post in profile.top_posts
     ]
@@ -112,25 +144,4 @@ async def get_influencer(name: str, services: ServicesDep) -> InfluencerProfile:
         top_posts=posts,
         event_time=profile.event_time,
         batch_id=profile.batch_id,
-    )
-
-
-@router.get("/influencers/{name}/similar", response_model=SimilarResult, responses=NOT_FOUND)
-async def similar_influencers(
-    name: str,
-    store: StoreDep,
-    settings: SettingsDep,
-    k: int | None = Query(None, description="how many (default 10, at most service.max_k)"),
-) -> SimilarResult:
-    """The k influencers whose pooled embeddings are closest (cosine), same model version only."""
-    k = min(DEFAULT_K, settings.service.max_k) if k is None else k
-    check_k(k, settings.service.max_k)
-    profile = store.get(name)
-    hits = store.similar_to(name, k)
-    if profile is None or hits is None:
-        raise unknown(name)
-    return SimilarResult(
-        influencer=name,
-        model_version=profile.model_version,
-        similar=[similar_item(other, score) for other, score in hits],
     )

@@ -2,76 +2,116 @@
 
 The posts go through the same model as the streaming job: encode -> post step -> attention pool
 -> classify, and the pooled embedding is searched among the influencers profiled by that model.
+The body's bounds come from the settings (``posts_query_model``); the route is rate-limited per
+client address, since every request runs the encoders. An image whose bytes do not decode leaves
+its post text-only, and the answer lists it under ``image_errors`` (the job would dead-letter that
+post; a look-up answers with the reason instead of refusing the whole query).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the body model is built per app, and FastAPI must see
+# the class itself in the signature, not a name it cannot resolve.
 import base64
-import binascii
 import logging
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
 
-from streaming.service.deps import ModelDep, SettingsDep, StoreDep
-from streaming.service.routers.influencers import DEFAULT_K, check_k, similar_item
-from streaming.service.schemas import PostsQuery, PostsResult
+from streaming.config import ScoutSettings
+from streaming.service.deps import ModelDep, StoreDep
+from streaming.service.limits import ClientBuckets, retry_after
+from streaming.service.problems import responses
+from streaming.service.routers.influencers import default_k, similar_item
+from streaming.service.schemas import ImageError, PostsResult, posts_query_model
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api", tags=["similar"])
 
-
-def _image_bytes(index: int, image_b64: str | None, max_bytes: int) -> bytes | None:
-    if image_b64 is None:
-        return None
-    if len(image_b64) // 4 * 3 > max_bytes + 2:
-        raise HTTPException(413, f"posts[{index}].image_b64 is larger than {max_bytes} bytes")
-    try:
-        return base64.b64decode(image_b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise HTTPException(422, f"posts[{index}].image_b64 is not valid base64") from exc
-
-
-@router.post("/similar", response_model=PostsResult, responses={503: {"description": "no model loaded"}})
-def similar_to_posts(
-    query: PostsQuery, model: ModelDep, store: StoreDep, settings: SettingsDep
-) -> PostsResult:
-    """Pool the posts with the model's attention, classify them, and find the k nearest influencers."""
-    from training.encoders.text import post_text
+def usable_images(model: Any, images: list[bytes | None]) -> tuple[list[bytes | None], list[ImageError]]:
+    """The images the model's image encoder can decode (others become None), and why the rest not."""
+    from training.encoders.image import decode_image
     from training.errors import ImageDecodeError
-    from training.interface import PostInput
 
-    k = min(DEFAULT_K, settings.service.max_k) if query.k is None else query.k
-    check_k(k, settings.service.max_k)
-    limit = settings.service.max_posts_per_query
-    if len(query.posts) > limit:
-        raise HTTPException(422, f"at most {limit} posts per query (service.max_posts_per_query)")
-    inputs = [
-        PostInput(
-            text=post_text(post.caption, post.hashtags, post.usertags),
-            image=_image_bytes(i, post.image_b64, settings.job.max_image_bytes),
-        )
-        for i, post in enumerate(query.posts)
-    ]
-    try:
-        features = model.encode(inputs)  # (n, F)
-    except ImageDecodeError as exc:
-        raise HTTPException(422, f"an image cannot be decoded: {exc}") from exc
-    step = model.post_step(features)  # h (n, H), scores (n,)
-    embedding = model.pool(step.h, step.scores)  # (H,)
-    probabilities = model.classify(embedding[None, :])[0]  # (C,)
-    weights = np.exp(step.scores - step.scores.max())
-    weights = weights / weights.sum()
-    hits = store.search(embedding, model.version, k)
-    best = int(np.argmax(probabilities))
-    return PostsResult(
-        model_version=model.version,
-        category=model.labels[best],
-        probabilities={
-            label: float(p)
-            for label, p in sorted(zip(model.labels, probabilities, strict=True), key=lambda item: -item[1])
-        },
-        post_weights=[float(w) for w in weights],
-        similar=[similar_item(profile, score) for profile, score in hits],
+    _, image_encoder = model.encoders()
+    if image_encoder is None:
+        return images, []
+    usable: list[bytes | None] = []
+    errors: list[ImageError] = []
+    for index, data in enumerate(images):
+        if data is not None:
+            try:
+                decode_image(data, image_encoder.preprocess.size)
+            except ImageDecodeError as exc:
+                errors.append(ImageError(post=index, detail=str(exc)))
+                data = None
+        usable.append(data)
+    return usable, errors
+
+
+def rate_limiter(buckets: ClientBuckets):  # -> a FastAPI dependency
+    def take_token(request: Request) -> None:
+        client = request.client.host if request.client is not None else "unknown"
+        wait_s = buckets.take(client)
+        if wait_s > 0:
+            raise HTTPException(
+                429,
+                f"too many look-ups by posts from {client}: {buckets.burst} at once "
+                f"(service.similar_burst), then {buckets.rate_per_s:g}/s (service.similar_rate_per_s)",
+                headers={"Retry-After": retry_after(wait_s)},
+            )
+
+    return take_token
+
+
+def build_router(settings: ScoutSettings) -> APIRouter:
+    service = settings.service
+    PostsQuery = posts_query_model(service, settings.job)
+    buckets = ClientBuckets(service.similar_rate_per_s, service.similar_burst)
+    router = APIRouter(prefix="/api", tags=["similar"])
+
+    @router.post(
+        "/similar",
+        response_model=PostsResult,
+        dependencies=[Depends(rate_limiter(buckets))],
+        responses=responses(400, 413, 422, 429, 503, described={503: "no model is loaded"}),
     )
+    def similar_to_posts(
+        query: Annotated[PostsQuery, Body()],
+        model: ModelDep,
+        store: StoreDep,  # type: ignore[valid-type]
+    ) -> PostsResult:
+        """Pool the posts with the model's attention, classify them, and find the k nearest influencers."""
+        from training.encoders.text import post_text
+        from training.interface import PostInput
+
+        k = default_k(service) if query.k is None else query.k
+        images, image_errors = usable_images(
+            model,
+            [
+                None if post.image_b64 is None else base64.b64decode(post.image_b64, validate=True)
+                for post in query.posts  # the schema's pattern admits only valid base64
+            ],
+        )
+        inputs = [
+            PostInput(text=post_text(post.caption, post.hashtags, post.usertags), image=image)
+            for post, image in zip(query.posts, images, strict=True)
+        ]
+        features = model.encode(inputs)  # (n, F)
+        step = model.post_step(features)  # h (n, H), scores (n,)
+        embedding = model.pool(step.h, step.scores)  # (H,)
+        probabilities = model.classify(embedding[None, :])[0]  # (C,)
+        weights = np.exp(step.scores - step.scores.max())
+        weights = weights / weights.sum()
+        hits = store.search(embedding, model.version, k)
+        best = int(np.argmax(probabilities))
+        ranked = sorted(zip(model.labels, probabilities, strict=True), key=lambda item: -item[1])
+        return PostsResult(
+            model_version=model.version,
+            category=model.labels[best],
+            probabilities={label: float(p) for label, p in ranked},
+            post_weights=[float(w) for w in weights],
+            similar=[similar_item(profile, score) for profile, score in hits],
+            image_errors=image_errors,
+        )
+
+    return router

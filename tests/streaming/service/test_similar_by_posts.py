@@ -22,8 +22,11 @@ POSTS = {
 
 def request_posts(name: str) -> list[dict[str, Any]]:
     return [
-        {"caption": caption, "hashtags": ["daily"],
-         **({"image_b64": base64.b64encode(png_bytes(colour)).decode()} if colour else {})}
+        {
+            "caption": caption,
+            "hashtags": ["daily"],
+            **({"image_b64": base64.b64encode(png_bytes(colour)).decode()} if colour else {}),
+        }
         for caption, colour in POSTS[name]
     ]
 
@@ -61,9 +64,16 @@ def model_client(api_settings: ScoutSettings, tiny_model: Any, profiles: dict[st
     for event in profiles.values():
         store.put(profile_from_event(event))
     # Another model's profile with the same dimension must never be returned.
-    store.put(profile_from_event(profile_event(
-        "old_model_twin", "food", np.asarray(profiles["chef_anna"]["embedding"]), model_version="older",
-    )))
+    store.put(
+        profile_from_event(
+            profile_event(
+                "old_model_twin",
+                "food",
+                np.asarray(profiles["chef_anna"]["embedding"]),
+                model_version="older",
+            )
+        )
+    )
     with TestClient(create_app(api_settings, model=tiny_model, store=store)) as client:
         yield client
 
@@ -92,9 +102,34 @@ def test_bad_requests_are_4xx_with_reasons(model_client: Any) -> None:
 
     assert post({"posts": []}).status_code == 422
     not_base64 = post({"posts": [{"caption": "x", "image_b64": "@@@"}]})
-    assert not_base64.status_code == 422 and "posts[0].image_b64" in not_base64.json()["detail"]
-    not_an_image = post({"posts": [{"caption": "x", "image_b64": base64.b64encode(b"hello").decode()}]})
-    assert not_an_image.status_code == 422 and "decoded" in not_an_image.json()["detail"]
+    assert not_base64.status_code == 422
+    assert not_base64.json()["detail"].startswith("body posts[0].image_b64: String should match pattern")
     assert post({"posts": [{"caption": "x"}], "k": 6}).status_code == 422
     too_many = post({"posts": [{"caption": "x"}] * 51})
-    assert too_many.status_code == 422 and "max_posts_per_query" in too_many.json()["detail"]
+    assert too_many.status_code == 422
+    assert (
+        too_many.json()["detail"] == "body posts: List should have at most 50 items after validation, not 51"
+    )
+    for not_json in (b"{", b"\xff{"):  # not JSON; not even text
+        response = model_client.post(
+            "/api/similar", content=not_json, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400 and "body" in response.json()["detail"], not_json
+
+
+def test_an_image_that_does_not_decode_leaves_its_post_text_only(model_client: Any) -> None:
+    text_only = model_client.post("/api/similar", json={"posts": [{"caption": "pasta night"}]}).json()
+    broken = model_client.post(
+        "/api/similar",
+        json={
+            "posts": [
+                {"caption": "pasta night", "image_b64": base64.b64encode(b"hello").decode()},
+            ]
+        },
+    )
+    assert broken.status_code == 200, broken.text
+    result = broken.json()
+    assert [error["post"] for error in result["image_errors"]] == [0]
+    assert "cannot decode image of 5 bytes" in result["image_errors"][0]["detail"]
+    assert result["probabilities"] == pytest.approx(text_only["probabilities"])
+    assert text_only["image_errors"] == []
