@@ -1,13 +1,22 @@
 // Influencer Scout web page: search, one influencer's profile, similar influencers, live feed.
 // Plain browser JavaScript over the service's JSON API; text is always set with textContent.
+//
+// API token: a service with service.api_token wants `Authorization: Bearer TOKEN` on every call
+// but /health. Open the page as /#token=TOKEN: the token is kept in this tab's sessionStorage and
+// taken off the address bar (a URL fragment never reaches the server or its logs). Without one, the
+// first 401 asks for it. Every call sends it: JSON by fetch, the live feed by a streamed fetch
+// (EventSource cannot send headers) and the post images as fetched blobs.
 "use strict";
 
 const PAGE_SIZE = 25;
 const SIMILAR_K = 8;
 const FEED_MAX = 50;
 
+const FEED_RETRY_MS = 2000;
+const TOKEN_KEY = "scout-api-token";
+
 const $ = (id) => document.getElementById(id);
-const state = { offset: 0, selected: null, searchTimer: null, refreshTimer: null };
+const state = { offset: 0, selected: null, searchTimer: null, refreshTimer: null, askedToken: false };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -18,8 +27,39 @@ function el(tag, className, text) {
 
 const pct = (p) => `${(100 * p).toFixed(1)}%`;
 
+// ---- API token -----------------------------------------------------------------------------
+
+function takeTokenFromHash() {
+  const match = window.location.hash.match(/^#token=(.+)$/);
+  if (!match) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  history.replaceState(null, "", window.location.pathname + window.location.search);
+}
+
+const currentToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+function withToken(headers, token) {
+  return token ? { ...headers, Authorization: `Bearer ${token}` } : { ...headers };
+}
+
+// fetch with the token. On a 401 the page asks for a token once (a call that raced another one's
+// answer just retries with the new token); after that a 401 stands and its message is shown.
+async function apiFetch(url, options = {}) {
+  const sent = currentToken();
+  const response = await fetch(url, { ...options, headers: withToken(options.headers, sent) });
+  if (response.status !== 401) return response;
+  if (currentToken() === sent) {
+    if (state.askedToken) return response;
+    state.askedToken = true;
+    const typed = window.prompt("This Influencer Scout needs its API token (service.api_token):");
+    if (!typed || !typed.trim()) return response;
+    sessionStorage.setItem(TOKEN_KEY, typed.trim());
+  }
+  return fetch(url, { ...options, headers: withToken(options.headers, currentToken()) });
+}
+
 async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const response = await apiFetch(url, { headers: { Accept: "application/json" } });
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
@@ -94,6 +134,18 @@ function renderBars(probabilities, category) {
   }
 }
 
+// An <img src> cannot send the token: fetch the image and show it as a blob URL.
+async function showImage(img, url) {
+  try {
+    const response = await apiFetch(url);
+    if (!response.ok) throw new Error(response.statusText);
+    img.addEventListener("load", () => URL.revokeObjectURL(img.src), { once: true });
+    img.src = URL.createObjectURL(await response.blob());
+  } catch (_) {
+    img.alt = "image unavailable";
+  }
+}
+
 function renderPosts(posts) {
   const box = $("top-posts");
   box.replaceChildren();
@@ -102,9 +154,8 @@ function renderPosts(posts) {
     card.style.margin = "0";
     if (post.image_url) {
       const img = el("img");
-      img.src = post.image_url;
       img.alt = post.caption.slice(0, 80);
-      img.loading = "lazy";
+      showImage(img, post.image_url);
       card.append(img);
     } else {
       card.append(el("div", "no-image", "no image"));
@@ -183,23 +234,70 @@ function addFeedItem(event) {
   while (feed.children.length > FEED_MAX) feed.lastChild.remove();
 }
 
+function onReclassified(event) {
+  addFeedItem(event);
+  // The profile update travels on its own topic; give it a moment, then refresh what is shown.
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => {
+    loadCategories();
+    search(false);
+    if (state.selected) openInfluencer(state.selected, true);
+  }, 500);
+}
+
+// One server-sent event block -> { event, id, data } (the fields this feed uses).
+function parseEvent(block) {
+  const message = { event: "message", id: null, data: [] };
+  for (const line of block.split(/\r\n|\r|\n/)) {
+    if (!line || line.startsWith(":")) continue; // comments keep the connection alive
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "data") message.data.push(value);
+    else if (field === "event") message.event = value;
+    else if (field === "id") message.id = value;
+  }
+  return { ...message, data: message.data.join("\n") };
+}
+
+// Read an event stream from a fetch response, calling onEvent for each complete event.
+async function readEvents(response, onEvent) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  const separator = /\r\n\r\n|\n\n|\r\r/;
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let match;
+    while ((match = separator.exec(buffer))) {
+      onEvent(parseEvent(buffer.slice(0, match.index)));
+      buffer = buffer.slice(match.index + match[0].length);
+    }
+  }
+}
+
+// The live feed over fetch, so it carries the token; resumes after the last event id it saw.
 function connectFeed() {
-  const source = new EventSource("/api/feed");
-  source.addEventListener("open", () => { $("feed-state").textContent = "live"; });
-  source.addEventListener("reclassified", (message) => {
-    const event = JSON.parse(message.data);
-    addFeedItem(event);
-    // The profile update travels on its own topic; give it a moment, then refresh what is shown.
-    clearTimeout(state.refreshTimer);
-    state.refreshTimer = setTimeout(() => {
-      loadCategories();
-      search(false);
-      if (state.selected) openInfluencer(state.selected, true);
-    }, 500);
-  });
-  source.addEventListener("error", () => {
+  let lastId = null;
+  const follow = async () => {
+    try {
+      const headers = { Accept: "text/event-stream" };
+      if (lastId !== null) headers["Last-Event-ID"] = lastId;
+      const response = await apiFetch("/api/feed", { headers });
+      if (!response.ok) throw new Error(response.statusText);
+      $("feed-state").textContent = "live";
+      await readEvents(response, (message) => {
+        if (message.id !== null) lastId = message.id;
+        if (message.event === "reclassified" && message.data) onReclassified(JSON.parse(message.data));
+      });
+    } catch (_) {
+      // the stream broke or was refused: try again shortly
+    }
     $("feed-state").textContent = "reconnecting…";
-  });
+    setTimeout(follow, FEED_RETRY_MS);
+  };
+  follow();
 }
 
 // ---- health --------------------------------------------------------------------------------
@@ -218,6 +316,7 @@ async function refreshStatus() {
 // ---- start ---------------------------------------------------------------------------------
 
 function start() {
+  takeTokenFromHash();
   $("search-form").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
   $("search").addEventListener("input", () => {
     clearTimeout(state.searchTimer);
