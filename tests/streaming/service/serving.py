@@ -18,10 +18,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def toml_config(settings: Any, port: int, extra_service: dict[str, Any] | None = None) -> str:
-    """A config file for the broker and topics of ``settings``, serving on ``port`` without a model."""
+def toml_config(
+    settings: Any, port: int, service: dict[str, Any] | None = None, job: dict[str, Any] | None = None
+) -> str:
+    """A config file for the broker and topics of ``settings``, serving on ``port`` without a model;
+    ``service`` and ``job`` add keys of those sections."""
     topics = settings.kafka.topics
-    service = {"port": port, "load_model": False, **(extra_service or {})}
+    service = {"port": port, "load_model": False, **(service or {})}
     return "\n".join(
         [
             "[kafka]",
@@ -30,6 +33,8 @@ def toml_config(settings: Any, port: int, extra_service: dict[str, Any] | None =
             *(f"{key} = {json.dumps(value)}" for key, value in topics.model_dump().items()),
             "[service]",
             *(f"{key} = {json.dumps(value)}" for key, value in service.items()),
+            "[job]",
+            *(f"{key} = {json.dumps(value)}" for key, value in (job or {}).items()),
             "",
         ]
     )

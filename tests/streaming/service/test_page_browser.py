@@ -1,5 +1,6 @@
 """The web page in headless Chromium against `scout serve` reading profiles from the real broker:
-search, open an influencer, follow a similar one, and see a reclassification arrive live.
+search, open an influencer, follow a similar one, and see a reclassification arrive live. The
+service has an API token: the page is opened as /#token=TOKEN and must send it on every call.
 
 Screenshots go to artifacts/screenshots/. Uses Debian's /usr/bin/chromium through Playwright's
 Python package (no browser download); skipped when either is missing.
@@ -7,14 +8,9 @@ Python package (no browser download); skipped when either is missing.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ import pytest
 
 from streaming.infra.kafka_admin import produce
 from tests.streaming.service.profiles import LABELS
+from tests.streaming.service.serving import ScoutServe, toml_config
 from tests.streaming.service.showcase import (
     MOVER,
     SHOWCASE,
@@ -34,10 +31,13 @@ from tests.streaming.service.showcase import (
 pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
 
 CHROMIUM = os.environ.get("SCOUT_TEST_CHROMIUM", "/usr/bin/chromium")
+TOKEN = "browser-test-token-0123456789"
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+# Some images, all of them loaded (an empty list must not pass: the images are fetched with the token).
 IMAGES_LOADED = (
-    "[...document.querySelectorAll('#top-posts img')].every(i => i.complete && i.naturalWidth > 0)"
+    "(imgs => imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0))"
+    "([...document.querySelectorAll('#top-posts img')])"
 )
 
 pytestmark = [
@@ -49,30 +49,20 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="the broker needs Java"),
 ]
 
-def wait_for_category(url: str, name: str, category: str, timeout_s: float = 30.0) -> None:
+
+def wait_for_category(served: ScoutServe, name: str, category: str, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/influencers/{name}", timeout=5) as response:
-            if json.load(response)["category"] == category:
-                return
+        if served.get_json(f"/api/influencers/{name}")["category"] == category:
+            return
         time.sleep(0.2)
     raise AssertionError(f"{name} did not become {category} within {timeout_s:.0f}s")
-
-
-def toml_config(settings: Any, port: int, image_root: Path) -> str:
-    topics = settings.kafka.topics
-    return "\n".join([
-        "[kafka]", f"bootstrap_servers = {json.dumps(settings.kafka.bootstrap_servers)}",
-        "[kafka.topics]", *(f"{key} = {json.dumps(value)}" for key, value in topics.model_dump().items()),
-        "[job]", f"image_roots = [{json.dumps(str(image_root))}]",
-        "[service]", f"port = {port}", "load_model = false", "",
-    ])
 
 
 @pytest.fixture
 def served(
     scout_settings: Callable[..., Any], free_port: Callable[[], int], tmp_path: Path
-) -> Iterator[tuple[str, Any, Path]]:
+) -> Iterator[tuple[ScoutServe, Any, Path]]:
     """`scout serve` in its own process over per-test topics filled with the showcase profiles."""
     settings = scout_settings(unique=True)
     image_root = tmp_path / "images"
@@ -81,37 +71,16 @@ def served(
     produce(settings.kafka.bootstrap_servers, settings.kafka.topics.reclassified, backlog_reclassifications())
     port = free_port()
     config = tmp_path / "scout.toml"
-    config.write_text(toml_config(settings, port, image_root))
-    log_file = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "streaming.cli", "--config", str(config), "serve"],
-                               cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "scout serve was not ready within 120s"
-            try:
-                if urllib.request.urlopen(f"{url}/health/ready", timeout=2).status == 200:
-                    break
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.3)
-        yield url, settings, image_root
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_file.close()
+    config.write_text(toml_config(settings, port, {"api_token": TOKEN}, {"image_roots": [str(image_root)]}))
+    with ScoutServe(config, port, tmp_path / "serve.log", token=TOKEN) as service:
+        yield service, settings, image_root
 
 
-def test_search_open_similar_and_live_reclassification(served: tuple[str, Any, Path]) -> None:
+def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe, Any, Path]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    url, settings, image_root = served
+    service, settings, image_root = served
+    url = service.url
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -120,9 +89,10 @@ def test_search_open_similar_and_live_reclassification(served: tuple[str, Any, P
         )
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 960})
-            page.goto(url)
+            page.goto(f"{url}/#token={TOKEN}")
             expect(page.locator("#results li")).to_have_count(len(SHOWCASE))
             expect(page.locator("#status")).to_contain_text("ok")
+            assert TOKEN not in page.url  # kept for the tab, off the address bar
 
             page.fill("#search", "wan")
             expect(page.locator("#results li")).to_have_count(1)
@@ -153,7 +123,7 @@ def test_search_open_similar_and_live_reclassification(served: tuple[str, Any, P
             # wander.ines turns out to post mostly about food: profile update plus reclassification.
             profile, change = move_events(image_root)
             produce(bootstrap, topics.profiles, [profile])  # the job's order: profiles, then changes
-            wait_for_category(url, MOVER, "food")
+            wait_for_category(service, MOVER, "food")
             produce(bootstrap, topics.reclassified, [change])
             item = page.locator("#feed li[data-influencer='wander.ines']")
             expect(item).to_have_count(1, timeout=30_000)
@@ -166,6 +136,14 @@ def test_search_open_similar_and_live_reclassification(served: tuple[str, Any, P
             expect(page.locator("#results li")).to_have_count(2)
             page.wait_for_function(IMAGES_LOADED)
             page.screenshot(path=str(SCREENSHOTS / "live-feed.png"), full_page=True)
+
+            # Opened without the token, the page asks for it once and then works.
+            asked = browser.new_page()
+            prompts: list[str] = []
+            asked.on("dialog", lambda dialog: (prompts.append(dialog.message), dialog.accept(TOKEN)))
+            asked.goto(url)
+            expect(asked.locator("#results li")).to_have_count(len(SHOWCASE))
+            expect(asked.locator("#feed-state")).to_have_text("live")
+            assert len(prompts) == 1 and "API token" in prompts[0]
         finally:
             browser.close()
-
