@@ -12,6 +12,7 @@ post; a look-up answers with the reason instead of refusing the whole query).
 # the class itself in the signature, not a name it cannot resolve.
 import base64
 import logging
+import threading
 from typing import Annotated, Any
 
 import numpy as np
@@ -67,6 +68,9 @@ def build_router(settings: ScoutSettings) -> APIRouter:
     service = settings.service
     PostsQuery = posts_query_model(service, settings.job)
     buckets = ClientBuckets(service.similar_rate_per_s, service.similar_burst)
+    # One look-up runs the encoders at a time: torch already uses every core for one, and parallel
+    # ones only thrash (and would race the encoders' lazy first load).
+    encoding = threading.Lock()
     router = APIRouter(prefix="/api", tags=["similar"])
 
     @router.post(
@@ -78,28 +82,27 @@ def build_router(settings: ScoutSettings) -> APIRouter:
     def similar_to_posts(
         query: Annotated[PostsQuery, Body()],
         model: ModelDep,
-        store: StoreDep,  # type: ignore[valid-type]
+        store: StoreDep,
     ) -> PostsResult:
         """Pool the posts with the model's attention, classify them, and find the k nearest influencers."""
         from training.encoders.text import post_text
         from training.interface import PostInput
 
         k = default_k(service) if query.k is None else query.k
-        images, image_errors = usable_images(
-            model,
-            [
-                None if post.image_b64 is None else base64.b64decode(post.image_b64, validate=True)
-                for post in query.posts  # the schema's pattern admits only valid base64
-            ],
-        )
-        inputs = [
-            PostInput(text=post_text(post.caption, post.hashtags, post.usertags), image=image)
-            for post, image in zip(query.posts, images, strict=True)
+        posted = [
+            None if post.image_b64 is None else base64.b64decode(post.image_b64, validate=True)
+            for post in query.posts  # the schema's pattern admits only valid base64
         ]
-        features = model.encode(inputs)  # (n, F)
-        step = model.post_step(features)  # h (n, H), scores (n,)
-        embedding = model.pool(step.h, step.scores)  # (H,)
-        probabilities = model.classify(embedding[None, :])[0]  # (C,)
+        with encoding:
+            images, image_errors = usable_images(model, posted)
+            inputs = [
+                PostInput(text=post_text(post.caption, post.hashtags, post.usertags), image=image)
+                for post, image in zip(query.posts, images, strict=True)
+            ]
+            features = model.encode(inputs)  # (n, F)
+            step = model.post_step(features)  # h (n, H), scores (n,)
+            embedding = model.pool(step.h, step.scores)  # (H,)
+            probabilities = model.classify(embedding[None, :])[0]  # (C,)
         weights = np.exp(step.scores - step.scores.max())
         weights = weights / weights.sum()
         hits = store.search(embedding, model.version, k)
