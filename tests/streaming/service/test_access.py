@@ -118,3 +118,15 @@ def test_similar_by_posts_answers_429_after_the_burst(api_settings: ScoutSetting
         assert "service.similar_burst" in limited.json()["detail"]
         assert other.post("/api/similar", json=body).status_code == 200  # its own bucket
         assert first.get("/api/influencers").status_code == 200  # only the look-up by posts is limited
+
+
+def test_the_token_is_a_secret_of_at_least_16_characters() -> None:
+    from streaming.config import load_settings
+    from streaming.errors import ConfigError
+
+    settings = load_settings(None, None, environ={"SCOUT_SERVICE__API_TOKEN": TOKEN})
+    assert settings.service.api_token is not None
+    assert settings.service.api_token.get_secret_value() == TOKEN
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings.service)  # never in logs
+    with pytest.raises(ConfigError, match="service.api_token"):
+        load_settings(None, {"service.api_token": "short"}, environ={})
