@@ -74,8 +74,11 @@ def test_settings_load_and_hold_only_what_changes(path: Path) -> None:
     advertised = {b["advertised.listeners"].removeprefix("PLAINTEXT://") for b in brokers()}
     assert set(settings.kafka.bootstrap_servers.split(",")) == advertised
     assert settings.spark.shuffle_partitions >= settings.kafka.posts_partitions
-    shared = [settings.spark.checkpoint_dir, settings.job.model_dir, *settings.job.image_roots]
+    shared = [settings.job.model_dir, *settings.job.image_roots]  # what the executors read
     assert all(p.is_absolute() and p.parts[:3] == ("/", "mnt", "scout") for p in shared), shared
+    # The state store (SQLite) stays on the driver's own disk, off the shared filesystem.
+    checkpoint = settings.spark.checkpoint_dir
+    assert checkpoint.is_absolute() and checkpoint.parts[:3] != ("/", "mnt", "scout"), checkpoint
     if not (ROOT / "build" / "spark.classpath").is_file():
         pytest.skip("connector jars not resolved here (make setup)")
     conf = spark_conf(settings)
@@ -97,8 +100,11 @@ def test_three_brokers_form_one_quorum_with_three_replicas() -> None:
         listeners = dict(item.split("://") for item in config["listeners"].split(","))
         assert voter_map[config["node.id"]] == listeners["CONTROLLER"]
         assert config["advertised.listeners"] == f"PLAINTEXT://{listeners['PLAINTEXT']}"
-        for key in ("default.replication.factor", "offsets.topic.replication.factor",
-                    "transaction.state.log.replication.factor"):
+        for key in (
+            "default.replication.factor",
+            "offsets.topic.replication.factor",
+            "transaction.state.log.replication.factor",
+        ):
             assert int(config[key]) == 3, key
         # Writes survive one broker down: fewer in-sync replicas needed than exist.
         assert 1 < int(config["min.insync.replicas"]) < int(config["default.replication.factor"])
@@ -115,7 +121,12 @@ def test_scripts_parse() -> None:
         assert result.returncode == 0, result.stderr
 
 
-def test_submit_passes_the_settings_master_to_spark_submit(tmp_path: Path) -> None:
+def test_submit_gives_spark_submit_the_driver_settings(tmp_path: Path) -> None:
+    """spark-submit starts the driver JVM before the session exists, so submit.sh hands it what
+    that JVM needs from the same settings: the master, the connector jars (--jars), the driver's
+    memory, and the rest of the session's conf; the driver's Python is the project's."""
+    if not (ROOT / "build" / "spark.classpath").is_file():
+        pytest.skip("connector jars not resolved here (make setup)")
     fake_home = tmp_path / "spark"
     (fake_home / "bin").mkdir(parents=True)
     record = tmp_path / "args.txt"
@@ -123,13 +134,52 @@ def test_submit_passes_the_settings_master_to_spark_submit(tmp_path: Path) -> No
     fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
     fake.chmod(0o755)
     config = CLUSTER / "scout-standalone.toml"
-    env = {**os.environ, "SPARK_HOME": str(fake_home), "PY": str(ROOT / ".venv" / "bin" / "python")}
-    result = subprocess.run([str(CLUSTER / "submit.sh"), str(config), "--until-idle", "30"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    python = str(ROOT / ".venv" / "bin" / "python")
+    env = {**os.environ, "SPARK_HOME": str(fake_home), "PY": python}
+    result = subprocess.run(
+        [str(CLUSTER / "submit.sh"), str(config), "--until-idle", "30"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    assert record.read_text().splitlines() == [
-        "--master", "spark://spark-master.scout.internal:7077", "--deploy-mode", "client",
-        "streaming/job/main.py", "--config", str(config), "stream", "--until-idle", "30",
+    args = record.read_text().splitlines()
+    classpath = {"spark.classpath_file": str(ROOT / "build" / "spark.classpath")}
+    conf = spark_conf(load_settings(config, classpath))
+    assert args[:8] == [
+        "--master",
+        "spark://spark-master.scout.internal:7077",
+        "--name",
+        conf["spark.app.name"],
+        "--driver-memory",
+        "8g",
+        "--jars",
+        conf["spark.jars"],
+    ]
+    jars = args[7].split(",")
+    assert jars and all(Path(jar).is_file() for jar in jars), jars
+    assert any("spark-sql-kafka" in Path(jar).name for jar in jars), jars
+    passed = dict(
+        value.split("=", 1)
+        for flag, value in zip(args[8:-8:2], args[9:-8:2], strict=True)
+        if flag == "--conf"
+    )
+    assert len(passed) == len(args[8:-8]) // 2, args  # nothing but --conf between
+    named = {"spark.master", "spark.app.name", "spark.driver.memory", "spark.jars"}
+    assert passed == {
+        **{k: v for k, v in conf.items() if k not in named},
+        "spark.pyspark.driver.python": python,
+    }
+    assert args[-8:] == [
+        "--deploy-mode",
+        "client",
+        "streaming/job/main.py",
+        "--config",
+        str(config),
+        "stream",
+        "--until-idle",
+        "30",
     ]
 
 
@@ -142,20 +192,35 @@ def test_kafka_storage_tool_accepts_each_broker(tmp_path: Path) -> None:
     template = Template(TEMPLATE.read_text())
     cluster_id = subprocess.run(
         ["java", "-cp", classpath.read_text().strip(), "kafka.tools.StorageTool", "random-uuid"],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     ).stdout.strip()
     assert len(cluster_id) == 22, cluster_id
     for path, overlay in zip(BROKER_FILES, brokers(), strict=True):
         data_dir = tmp_path / path.stem
-        base = properties_text(template.substitute(host="127.0.0.1", port=9092, controller_port=9093,
-                                                   log_dirs=data_dir))
+        base = properties_text(
+            template.substitute(host="127.0.0.1", port=9092, controller_port=9093, log_dirs=data_dir)
+        )
         merged = {**base, **overlay, "log.dirs": str(data_dir), "metadata.log.dir": str(data_dir)}
         config = tmp_path / f"{path.stem}.merged.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in merged.items()))
         result = subprocess.run(
-            ["java", "-cp", classpath.read_text().strip(), "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(config)],
-            capture_output=True, text=True, timeout=120,
+            [
+                "java",
+                "-cp",
+                classpath.read_text().strip(),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, f"{path.name}: {result.stdout}\n{result.stderr}"
         assert f"node.id={overlay['node.id']}" in (data_dir / "meta.properties").read_text()

@@ -156,3 +156,55 @@ def test_the_job_runs_on_a_standalone_cluster(
         np.testing.assert_allclose(
             profile["embedding"], reference[influencer]["embedding"], rtol=0, atol=1e-6
         )
+
+
+def test_submit_sh_runs_the_job_on_a_standalone_cluster(
+    standalone_cluster, kafka_broker, tiny_world, random_model, streamed_run, tmp_path
+) -> None:
+    """The documented submission: deploy/cluster/submit.sh through pyspark's own bin/spark-submit
+    (client mode), so the driver JVM is spark-submit's, not one that pyspark launches."""
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    settings = topic_settings(
+        kafka_broker,
+        tmp_path / "checkpoint",
+        random_model,
+        tiny_world,
+        **{
+            "spark.master": standalone_cluster.master_url,
+            "spark.app_name": "influencer-scout-submit-test",
+            "spark.extra_conf": {"spark.executor.memory": "800m", "spark.executor.cores": "1"},
+        },
+    )
+    config = write_toml(settings, tmp_path / "scout.toml")
+    produce(settings, tiny_world.events)
+    env = {**os.environ, "PY": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    env.pop("SPARK_HOME", None)  # the default: pyspark's own Spark
+    with (tmp_path / "submit.log").open("ab") as out:
+        job = subprocess.Popen(
+            [str(root / "deploy" / "cluster" / "submit.sh"), str(config), "--until-idle", "5"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        assert job.wait(timeout=600) == 0, tail(tmp_path / "submit.log")
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+
+    ours = standalone_cluster.completed_app("influencer-scout-submit-test")
+    assert ours["cores"] == 2, ours
+    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    assert {name: p["post_count"] for name, p in final.items()} == {
+        name: len(posts) for name, posts in tiny_world.posts.items()
+    }
+    reference = streamed_run.profiles
+    for influencer, profile in final.items():
+        assert profile["category"] == reference[influencer]["category"]
+        np.testing.assert_allclose(
+            profile["embedding"], reference[influencer]["embedding"], rtol=0, atol=1e-6
+        )
