@@ -61,6 +61,17 @@ def _load_model(services: Services) -> None:
     log.info("model %s loaded from %s", services.model.version, folder)
 
 
+def _load_encoders(services: Services) -> None:
+    """Load the model's encoders at start, not in the first look-up by posts (seconds on a CPU)."""
+    from training.errors import TrainingError
+
+    try:
+        services.model.encoders()
+    except TrainingError as exc:
+        services.model, services.model_problem = None, f"the model's encoders cannot be loaded: {exc}"
+        log.warning("look-ups by posts are off: %s", exc)
+
+
 def create_app(
     settings: ScoutSettings, *, model: Any | None = None, store: ProfileStore | None = None
 ) -> FastAPI:
@@ -87,6 +98,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services.model is None and settings.service.load_model:
             await asyncio.to_thread(_load_model, services)
+        if services.model is not None:
+            await asyncio.to_thread(_load_encoders, services)
         if settings.service.materialise:
             from streaming.service.materialiser import Materialiser
 
