@@ -74,8 +74,8 @@ class BrokerSettings(_Section):
 class SparkSettings(_Section):
     master: str = "local[2]"
     app_name: str = "influencer-scout"
-    # State partitions, fixed in the checkpoint when it is first written; as for posts_partitions,
-    # the default suits a two-core machine.
+    # Spark SQL's shuffle partitions. The job itself shuffles nothing (its state stage runs on the
+    # driver, streaming.job.stateful); as for posts_partitions, the default suits a two-core machine.
     shuffle_partitions: int = Field(2, ge=1)
     checkpoint_dir: Path = Path("build/checkpoints/stream")
     trigger_seconds: float = Field(1.0, gt=0)

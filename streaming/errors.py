@@ -56,3 +56,7 @@ class StreamJobError(ScoutError):
 
 class PrometheusError(ScoutError):
     """The local Prometheus server could not be started, queried or stopped."""
+
+
+class StateStoreError(ScoutError):
+    """The influencer state store cannot be opened or written, or disagrees with Spark's checkpoint."""

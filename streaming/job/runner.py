@@ -5,10 +5,10 @@
     job.run(until_idle_s=None)         # blocks; with until_idle_s, returns once caught up and idle
     job.stop()
 
-The checkpoint directory holds Spark's offsets, commits and RocksDB state, and ``scout-job.json``
-with the model version, tau and shuffle partitions it was first written with. A job started with
-another model or tau is refused (CheckpointMismatchError) before anything runs: the state's h and s
-come from one model. The number of state partitions is fixed by the first run.
+The checkpoint directory holds Spark's offsets and commits, the influencer state store
+(``state.sqlite``, streaming.state.store) and ``scout-job.json`` with the model version and tau it
+was first written with. A job started with another model or tau is refused
+(CheckpointMismatchError) before anything runs: the state's h and s come from one model.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
 
     from streaming.job.commit import BatchCommitter, CommitReport
+    from streaming.job.warmup import WorkerKeepAlive
     from streaming.metrics.job import JobMetrics, MetricsServer
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INFO = "scout-job.json"
+STATE_STORE = "state.sqlite"
 QUERY_NAME = "influencer-scout"
 
 
@@ -43,7 +45,6 @@ QUERY_NAME = "influencer-scout"
 class CheckpointInfo:
     model_version: str
     tau_seconds: float | None
-    shuffle_partitions: int
 
 
 def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
@@ -64,11 +65,6 @@ def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
         raise CheckpointMismatchError(
             f"checkpoint {directory} was built with job.tau_seconds={stored.tau_seconds}, the job has "
             f"{info.tau_seconds}; use the same tau or a fresh spark.checkpoint_dir"
-        )
-    if stored.shuffle_partitions != info.shuffle_partitions:
-        log.warning(
-            "checkpoint %s keeps its %d state partitions (spark.shuffle_partitions=%d is for new ones)",
-            directory, stored.shuffle_partitions, info.shuffle_partitions,
         )
     return stored
 
@@ -97,6 +93,7 @@ class StreamJob:
         self.on_commit = on_commit  # called after each batch's outputs are acknowledged
         self.query: StreamingQuery | None = None
         self.committer: BatchCommitter | None = None
+        self._keep_alive: WorkerKeepAlive | None = None
         self._metrics_server: MetricsServer | None = None
 
     @property
@@ -108,18 +105,17 @@ class StreamJob:
 
         settings = self.settings
         model = load_model(settings.job.model_dir, device="cpu")  # version and labels; no encoder loads
-        claim_checkpoint(
-            self.checkpoint_dir,
-            CheckpointInfo(model.version, settings.job.tau_seconds, settings.spark.shuffle_partitions),
-        )
+        claim_checkpoint(self.checkpoint_dir, CheckpointInfo(model.version, settings.job.tau_seconds))
         spark = self.spark or self._session()
-        # Read by Spark when the checkpoint's first batch is planned, then fixed by the checkpoint.
-        spark.conf.set("spark.sql.shuffle.partitions", str(settings.spark.shuffle_partitions))
         self._start_metrics(spark)
         self.committer = self._committer(model)
-        from streaming.job.query import profile_stream
+        from streaming.job.query import embedded_stream
+        from streaming.job.warmup import WorkerKeepAlive, warm_workers
 
-        stream = profile_stream(spark, settings, model.version)
+        warm_workers(spark, settings.job)  # every Python worker holds the model before batch one
+        self._keep_alive = WorkerKeepAlive(spark, settings.job)
+        self._keep_alive.start()
+        stream = embedded_stream(spark, settings)
         self.query = (
             stream.writeStream.queryName(QUERY_NAME)
             .foreachBatch(self.committer)
@@ -129,7 +125,9 @@ class StreamJob:
         )
         log.info(
             "streaming %s -> profiles with model %s, checkpoint %s",
-            settings.kafka.topics.posts, model.version, self.checkpoint_dir,
+            settings.kafka.topics.posts,
+            model.version,
+            self.checkpoint_dir,
         )
         return self.query
 
@@ -164,6 +162,9 @@ class StreamJob:
             self.stop()
 
     def stop(self) -> None:
+        if self._keep_alive is not None:
+            self._keep_alive.stop()
+            self._keep_alive = None
         if self.query is not None and self.query.isActive:
             self.query.stop()
         if self.committer is not None:
@@ -199,6 +200,8 @@ class StreamJob:
         from streaming.job.sinks.profiles import ProfilesSink
         from streaming.job.sinks.reclassified import ReclassifiedSink
         from streaming.job.sinks.similar import SimilarSink
+        from streaming.job.stateful import StateConfig, StateStage
+        from streaming.state.store import StateStore
 
         settings = self.settings
         kafka = settings.kafka
@@ -212,7 +215,18 @@ class StreamJob:
             ReclassifiedSink(kafka, model.labels),
             similar,
         ]
-        return BatchCommitter(sinks, self.metrics, self.on_commit)
+        state = StateStage(
+            StateStore(self.checkpoint_dir / STATE_STORE),
+            model,
+            StateConfig(job.tau_seconds, job.top_k_posts),
+        )
+        return BatchCommitter(sinks, self.metrics, self._committed, state)
+
+    def _committed(self, report: CommitReport) -> None:
+        if self._keep_alive is not None:
+            self._keep_alive.touch()
+        if self.on_commit is not None:
+            self.on_commit(report)
 
     def _caught_up(self) -> bool:
         """True when the last finished batch read through the current end of `posts`.

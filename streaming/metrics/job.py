@@ -111,6 +111,13 @@ class JobMetrics:
             "scout_job_embed_batch_duration_seconds", "Time to embed one batch of posts",
             buckets=EMBED_BUCKETS, registry=r)
         self.embedded_posts = Counter("scout_job_embedded_posts", "Posts embedded", registry=r)
+        self.state_stage_duration = Histogram(
+            "scout_job_state_stage_seconds", "State stage time of one micro-batch (fold and store commit)",
+            buckets=EMBED_BUCKETS, registry=r)
+        self.state_updates = Counter(
+            "scout_job_state_updated_influencers", "Influencer states updated", registry=r)
+        self.state_influencers = Gauge(
+            "scout_job_state_influencers", "Influencers held in the job's state store", registry=r)
         self._reasons: set[str] = set()
         self._lock = threading.Lock()
 
@@ -166,6 +173,12 @@ class JobMetrics:
         """One batch of ``posts`` went through the encoders in ``seconds``."""
         self.embed_duration.observe(seconds)
         self.embedded_posts.inc(posts)
+
+    def observe_state_stage(self, seconds: float, influencers: int, held: int) -> None:
+        """One micro-batch updated ``influencers`` states in ``seconds``; the store now holds ``held``."""
+        self.state_stage_duration.observe(seconds)
+        self.state_updates.inc(influencers)
+        self.state_influencers.set(held)
 
     @contextmanager
     def time_embed_batch(self, posts: int):

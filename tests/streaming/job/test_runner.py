@@ -11,26 +11,21 @@ from streaming.job.runner import CHECKPOINT_INFO, CheckpointInfo, claim_checkpoi
 
 
 def test_a_new_checkpoint_records_what_built_it(tmp_path) -> None:
-    info = CheckpointInfo("v1", None, 4)
+    info = CheckpointInfo("v1", None)
     assert claim_checkpoint(tmp_path / "ckpt", info) == info
     assert json.loads((tmp_path / "ckpt" / CHECKPOINT_INFO).read_text()) == {
-        "model_version": "v1", "tau_seconds": None, "shuffle_partitions": 4,
+        "model_version": "v1", "tau_seconds": None,
     }  # fmt: skip
     assert claim_checkpoint(tmp_path / "ckpt", info) == info  # the same job restarts
 
 
 def test_another_model_version_is_refused_with_what_to_do(tmp_path) -> None:
-    claim_checkpoint(tmp_path, CheckpointInfo("v1", None, 4))
+    claim_checkpoint(tmp_path, CheckpointInfo("v1", None))
     with pytest.raises(CheckpointMismatchError, match=r"model v1.*model v2.*fresh directory"):
-        claim_checkpoint(tmp_path, CheckpointInfo("v2", None, 4))
+        claim_checkpoint(tmp_path, CheckpointInfo("v2", None))
 
 
 def test_another_tau_is_refused(tmp_path) -> None:
-    claim_checkpoint(tmp_path, CheckpointInfo("v1", 86400.0, 4))
+    claim_checkpoint(tmp_path, CheckpointInfo("v1", 86400.0))
     with pytest.raises(CheckpointMismatchError, match="tau_seconds=86400.0"):
-        claim_checkpoint(tmp_path, CheckpointInfo("v1", None, 4))
-
-
-def test_shuffle_partitions_stay_those_of_the_first_run(tmp_path) -> None:
-    claim_checkpoint(tmp_path, CheckpointInfo("v1", None, 4))
-    assert claim_checkpoint(tmp_path, CheckpointInfo("v1", None, 8)).shuffle_partitions == 4
+        claim_checkpoint(tmp_path, CheckpointInfo("v1", None))

@@ -1,0 +1,141 @@
+"""One micro-batch folded into the states of every influencer it touches, vectorised (pure, no Spark).
+
+    folded = fold_batch(prior, posts, tau_seconds=None, top_k=5)
+    folded.states        # the G new states (StateBatch), in prior's order
+    folded.embeddings    # (G, H) float64, S / Z
+
+``prior`` holds the G influencers of the batch (stacked, a new influencer with n = 0); ``posts`` the
+batch's B posts with the row of their influencer in ``prior``. The sums n, m, Z, S move with one
+segmented online-softmax update over all B posts (streaming.state.segmented, float64); the top-k
+posts of every influencer are merged with one sort over the old top-k plus the new posts. The result
+equals ``online_softmax.update`` applied influencer by influencer (the tests hold it to that), at
+O(B H) cost for the batch instead of a Python call per influencer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from streaming.state.online_softmax import SNIPPET_CHARS, TopPost, adjusted_scores
+from streaming.state.segmented import SegmentedStates, segmented_update
+
+
+@dataclass(frozen=True)
+class StateBatch:
+    """G influencer states, stacked. n (G,) int64, m/z (G,) float64, s (G, H) float64; top: G tuples
+    of TopPost, highest weight first; category: what was last published (None before the first)."""
+
+    names: tuple[str, ...]
+    n: np.ndarray
+    m: np.ndarray
+    z: np.ndarray
+    s: np.ndarray
+    top: tuple[tuple[TopPost, ...], ...]
+    category: tuple[str | None, ...]
+
+    def __post_init__(self) -> None:
+        g = len(self.names)
+        assert self.n.shape == self.m.shape == self.z.shape == (g,), f"n, m, z must be ({g},)"
+        assert self.s.ndim == 2 and self.s.shape[0] == g, f"s must be ({g}, H), got {self.s.shape}"
+        assert len(self.top) == len(self.category) == g, "one top-k and one category per influencer"
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def new(cls, names: Sequence[str], dim: int) -> StateBatch:
+        """Influencers with no posts yet (m = -inf, Z = 0, S = 0)."""
+        g = len(names)
+        return cls(
+            tuple(names), np.zeros(g, np.int64), np.full(g, -np.inf), np.zeros(g), np.zeros((g, dim)),
+            ((),) * g, (None,) * g,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PostBatch:
+    """B posts, each with ``segment``: the row of its influencer in the prior StateBatch."""
+
+    segment: np.ndarray  # (B,) int64
+    scores: np.ndarray  # (B,) attention scores s
+    h: np.ndarray  # (B, H) float32 or float64
+    ts_seconds: np.ndarray  # (B,) Unix seconds
+    post_id: np.ndarray  # (B,) str
+    image_uri: Sequence[str | None]  # B entries
+    caption: Sequence[str | None]  # B entries
+
+    def __post_init__(self) -> None:
+        b = self.segment.shape[0]
+        assert self.scores.shape == self.ts_seconds.shape == self.post_id.shape == (b,), "(B,) columns"
+        assert self.h.ndim == 2 and self.h.shape[0] == b, f"h must be ({b}, H), got {self.h.shape}"
+        assert len(self.image_uri) == len(self.caption) == b, "B image URIs and captions"
+
+
+@dataclass(frozen=True)
+class FoldedBatch:
+    states: StateBatch
+    embeddings: np.ndarray  # (G, H) float64
+
+
+def fold_batch(
+    prior: StateBatch,
+    posts: PostBatch,
+    tau_seconds: float | None,
+    top_k: int,
+    snippet_chars: int = SNIPPET_CHARS,
+) -> FoldedBatch:
+    """Fold every post of the batch into its influencer's state; every influencer must have a post."""
+    groups, dim = prior.s.shape
+    assert posts.h.shape[1] == dim, f"posts have {posts.h.shape[1]} dims, the states {dim}"
+    adjusted = adjusted_scores(posts.scores, posts.ts_seconds, tau_seconds)  # (B,) s + t / tau
+    if not np.isfinite(adjusted).all():
+        from streaming.errors import AttentionStateError
+
+        raise AttentionStateError("post scores and times must be finite")
+    seg = torch.from_numpy(np.ascontiguousarray(posts.segment, dtype=np.int64))
+    new = segmented_update(
+        seg,
+        torch.from_numpy(adjusted),  # already adjusted: no tau inside
+        torch.from_numpy(np.ascontiguousarray(posts.h)),
+        SegmentedStates(*(torch.from_numpy(a) for a in (prior.n, prior.m, prior.z, prior.s))),
+    )
+    n, m, z, s = new.to_numpy()
+    assert (n > prior.n).all(), "every influencer of the batch needs at least one new post"
+    top = merge_top_k(prior.top, posts, adjusted, top_k, snippet_chars)
+    states = StateBatch(prior.names, n, m, z, s, top, prior.category)
+    return FoldedBatch(states, s / z[:, None])
+
+
+def merge_top_k(
+    prior: Sequence[tuple[TopPost, ...]],
+    posts: PostBatch,
+    adjusted: np.ndarray,
+    top_k: int,
+    snippet_chars: int = SNIPPET_CHARS,
+) -> tuple[tuple[TopPost, ...], ...]:
+    """Per influencer, the ``top_k`` highest adjusted scores among its old top-k and its new posts
+    (ties by post id), with one lexicographic sort over all candidates of the batch."""
+    old = [(g, post) for g, tops in enumerate(prior) for post in tops]
+    b = posts.segment.shape[0]
+    seg = np.concatenate([posts.segment, np.array([g for g, _ in old], np.int64)])  # (C,)
+    score = np.concatenate([adjusted, np.array([p.score for _, p in old], np.float64)])
+    ids = np.concatenate([posts.post_id.astype(str), np.array([p.post_id for _, p in old], dtype=str)])
+    order = np.lexsort((ids, -score, seg))  # by influencer, then highest score, then post id
+    seg_sorted = seg[order]
+    starts = np.flatnonzero(np.r_[True, seg_sorted[1:] != seg_sorted[:-1]])  # first of each run
+    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    keep = order[rank < top_k]  # still grouped by influencer, best first
+    out: list[list[TopPost]] = [[] for _ in prior]
+    for i in keep.tolist():
+        if i < b:
+            caption = posts.caption[i] or ""
+            post = TopPost(str(ids[i]), float(score[i]), posts.image_uri[i], caption[:snippet_chars],
+                           float(posts.ts_seconds[i]))  # fmt: skip
+        else:
+            post = old[i - b][1]
+        out[int(seg[i])].append(post)
+    return tuple(tuple(tops) for tops in out)

@@ -1,0 +1,115 @@
+"""The influencer state store: one SQLite file, written once per micro-batch with the batch id.
+
+    store = StateStore(checkpoint_dir / "state.sqlite")
+    prior = store.read(names, dim)            # a StateBatch; influencers not seen yet are new (n = 0)
+    store.commit(batch_id, folded_states)     # every state and the batch id in one transaction
+    store.last_batch_id                       # -1 before the first commit
+
+A commit is atomic (SQLite's write-ahead log, synchronous=FULL): after a crash at any moment the file
+holds either every state of a batch and its id, or none of them. That is what makes the state exactly
+once beside Spark's checkpoint (streaming.job.commit says in which order the two are written).
+
+A state row keeps n, m, Z (REAL: IEEE float64, bit for bit), S as float64 bytes, the top-k posts as
+JSON (floats written by ``repr``, so they read back exactly) and the last published category.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from streaming.errors import StateStoreError
+from streaming.state.fold import StateBatch
+from streaming.state.online_softmax import TopPost
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS influencer (
+    name TEXT PRIMARY KEY, n INTEGER NOT NULL, m REAL NOT NULL, z REAL NOT NULL, s BLOB NOT NULL,
+    top TEXT NOT NULL, category TEXT
+) WITHOUT ROWID;
+"""
+_LAST_BATCH = "last_batch_id"
+
+
+def _top_json(top: Sequence[TopPost]) -> str:
+    return json.dumps([[p.post_id, p.score, p.image_uri, p.caption, p.ts_seconds] for p in top])
+
+
+def _top_from_json(text: str) -> tuple[TopPost, ...]:
+    return tuple(TopPost(str(i), float(sc), u, str(c), float(t)) for i, sc, u, c, t in json.loads(text))
+
+
+class StateStore:
+    """Influencer states by name, and the id of the last micro-batch they include."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"cannot open the state store {path}: {exc}") from exc
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_LAST_BATCH,)).fetchone()
+        self.last_batch_id = int(row[0]) if row else -1
+        self.size = int(self._db.execute("SELECT count(*) FROM influencer").fetchone()[0])
+        log.info("state store %s: %d influencers through batch %d", path, self.size, self.last_batch_id)
+
+    def read(self, names: Sequence[str], dim: int) -> StateBatch:
+        """The states of ``names`` in that order (one query); unknown names come back new."""
+        found = {
+            name: row
+            for name, *row in self._db.execute(
+                "SELECT name, n, m, z, s, top, category FROM influencer "
+                "WHERE name IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(names)),),
+            )
+        }
+        batch = StateBatch.new(names, dim)
+        if not found:
+            return batch
+        top, category = list(batch.top), list(batch.category)
+        for g, name in enumerate(names):
+            row = found.get(name)
+            if row is None:
+                continue
+            n, m, z, s, top_text, last = row
+            batch.n[g], batch.m[g], batch.z[g] = n, m, z
+            batch.s[g] = np.frombuffer(s, dtype=np.float64)
+            top[g], category[g] = _top_from_json(top_text), last
+        return StateBatch(batch.names, batch.n, batch.m, batch.z, batch.s, tuple(top), tuple(category))
+
+    def commit(self, batch_id: int, states: StateBatch, added: int) -> None:
+        """Write ``states`` and ``batch_id`` in one transaction; ``added`` of the states are new."""
+        rows = [
+            (name, int(n), float(m), float(z), np.ascontiguousarray(s, np.float64).tobytes(), _top_json(t), c)
+            for name, n, m, z, s, t, c in zip(
+                states.names, states.n, states.m, states.z, states.s, states.top, states.category, strict=True
+            )
+        ]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO influencer VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_LAST_BATCH, str(batch_id)))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StateStoreError(
+                f"writing batch {batch_id} to the state store {self.path} failed: {exc}"
+            ) from exc
+        self.last_batch_id = batch_id
+        self.size += added
+
+    def close(self) -> None:
+        self._db.close()

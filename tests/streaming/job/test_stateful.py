@@ -1,0 +1,84 @@
+"""The job's state stage on hundreds of influencers per micro-batch: equal to the batch recompute,
+classified by the model, and exactly once across replays (nothing is stored until commit)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from streaming.job.stateful import PROFILE_COLUMNS, StateConfig, StateStage
+from streaming.state import REFERENCE_EPOCH_S, recompute
+from streaming.state.store import StateStore
+
+
+def _batch(rng: np.random.Generator, influencers: list[str], posts: int, first: int, dim: int):
+    """An embedded micro-batch of ``posts`` posts (the columns the state stage reads)."""
+    names = rng.choice(influencers, size=posts)
+    names[: len(influencers) // 2] = influencers[: len(influencers) // 2]  # hundreds touched
+    ts = REFERENCE_EPOCH_S + 1e8 + rng.uniform(0, 3e7, posts)
+    return pd.DataFrame({
+        "influencer": names,
+        "post_id": [f"p{first + i:06d}" for i in range(posts)],
+        "ts": pd.to_datetime(ts, unit="s", utc=True),
+        "caption": [f"caption {first + i}" for i in range(posts)],
+        "image_uri": [f"file:///img/{first + i}.jpg" for i in range(posts)],
+        "h": list(rng.normal(0, 1, (posts, dim)).astype(np.float32)),
+        "score": rng.normal(0, 3, posts).astype(np.float32),
+        "source_partition": rng.integers(0, 2, posts),
+        "source_offset": np.arange(first, first + posts),
+        "batch_time": pd.Timestamp("2026-01-01T00:00:00Z"),
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("tau", [None, 90 * 86400.0])
+def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_model, tmp_path, tau) -> None:
+    from training.model_dir import load_model
+
+    model = load_model(random_model, "cpu")
+    rng = np.random.default_rng(2)
+    influencers = [f"inf_{i:04d}" for i in range(800)]
+    stage = StateStage(StateStore(tmp_path / "state.sqlite"), model, StateConfig(tau, top_k=3))
+    seen: list[pd.DataFrame] = []
+    last_category: dict[str, str] = {}
+    for batch_id in range(3):
+        live = _batch(rng, influencers, 1200, 1200 * batch_id, model.hidden_dim)
+        step = stage.fold(live)
+        again = stage.fold(live)  # a replay before the commit folds from the same states
+        pd.testing.assert_frame_equal(step.profiles, again.profiles)
+        stage.commit(batch_id, step)
+        assert stage.already_committed(batch_id) and not stage.already_committed(batch_id + 1)
+        seen.append(live)
+        everything = pd.concat(seen, ignore_index=True)
+        profiles = step.profiles
+        assert list(profiles.columns) == list(PROFILE_COLUMNS)
+        assert len(profiles) == live["influencer"].nunique() >= 400
+        for row in profiles.itertuples(index=False):
+            posts = everything[everything["influencer"] == row.influencer]
+            ts = posts["ts"].astype("int64").to_numpy() / 1e9
+            expected = recompute(posts["score"].to_numpy(), np.stack(posts["h"].to_numpy()), ts, tau)
+            np.testing.assert_allclose(row.embedding, expected, rtol=0, atol=1e-9)
+            assert row.post_count == len(posts)
+            probs = model.classify(expected[None, :].astype(np.float32))[0]
+            assert row.category == model.labels[int(np.argmax(probs))]
+            assert row.previous_category == last_category.get(row.influencer)
+            mine = live[live["influencer"] == row.influencer]
+            assert row.trigger_posts == mine.sort_values("ts")["post_id"].tolist()
+            recency = 0.0 if tau is None else (ts - REFERENCE_EPOCH_S) / tau
+            adjusted = posts["score"].to_numpy(np.float64) + recency
+            best = posts["post_id"].to_numpy()[np.argsort(-adjusted, kind="stable")[:3]]
+            assert [p["post_id"] for p in json.loads(row.top_posts)] == best.tolist()
+            last_category[row.influencer] = row.category
+    assert stage.store.size == len(last_category)
+
+
+def test_a_checkpoint_ahead_of_the_store_is_refused(random_model, tmp_path) -> None:
+    from streaming.errors import StateStoreError
+    from training.model_dir import load_model
+
+    stage = StateStage(StateStore(tmp_path / "state.sqlite"), load_model(random_model, "cpu"), StateConfig())
+    assert not stage.already_committed(0)
+    with pytest.raises(StateStoreError, match="holds batches through -1.*fresh"):
+        stage.already_committed(5)

@@ -1,0 +1,51 @@
+"""The state store reads back exactly what it committed, with the batch id, in one transaction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streaming.state.fold import StateBatch
+from streaming.state.online_softmax import TopPost
+from streaming.state.store import StateStore
+
+
+def _states(names: list[str], seed: int) -> StateBatch:
+    rng = np.random.default_rng(seed)
+    g = len(names)
+    top = tuple(
+        (TopPost(f"{name}-1", float(rng.normal()), None, "snip é", 1.7e9 + 0.125),
+         TopPost(f"{name}-2", -1 / 3, "file:///x.jpg", "", 1.7e9))
+        for name in names
+    )  # fmt: skip
+    return StateBatch(tuple(names), rng.integers(1, 50, g), rng.normal(0, 5, g), rng.uniform(1, 9, g),
+                      rng.normal(0, 1, (g, 6)), top, tuple(f"cat{i}" for i in range(g)))  # fmt: skip
+
+
+def test_committed_states_read_back_bit_for_bit_and_unknown_names_are_new(tmp_path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    assert store.last_batch_id == -1 and store.size == 0
+    written = _states(["a", "b", "c"], seed=1)
+    store.commit(0, written, added=3)
+    store.close()
+
+    store = StateStore(tmp_path / "state.sqlite")  # reopened: as after a restart
+    assert store.last_batch_id == 0 and store.size == 3
+    read = store.read(["c", "new", "a"], dim=6)
+    assert read.names == ("c", "new", "a")
+    for got, want in ((2, 0), (0, 2)):
+        w = [0, 1, 2][want]
+        assert read.n[got] == written.n[w] and read.m[got] == written.m[w] and read.z[got] == written.z[w]
+        assert np.array_equal(read.s[got], written.s[w])  # float64 exactly
+        assert read.top[got] == written.top[w] and read.category[got] == written.category[w]
+    assert read.n[1] == 0 and read.m[1] == -np.inf and read.top[1] == () and read.category[1] is None
+    assert not read.s[1].any()
+
+
+def test_a_commit_replaces_states_and_moves_the_batch_id(tmp_path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    store.commit(0, _states(["a", "b"], seed=1), added=2)
+    again = _states(["b", "d"], seed=2)
+    store.commit(1, again, added=1)
+    assert store.last_batch_id == 1 and store.size == 3
+    read = store.read(["b", "d"], dim=6)
+    assert np.array_equal(read.s, again.s) and list(read.n) == list(again.n)
