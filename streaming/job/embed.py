@@ -1,15 +1,15 @@
 """The embed stage: each valid post through the model's encoders and post step, on the executors.
 
-    embedded = embed_posts(parsed, EmbedConfig.from_settings(settings.job))
+    embedded = parse_and_embed(read_posts(spark, settings), settings.job)
 
 Per post: the image bytes (decoded from ``image_b64``, or read from ``image_path``, the URI already
 resolved inside ``job.image_roots`` by validation), the text (``post_text`` of caption, hashtags and
 user tags), then ``EmbedPipeline`` (image + text towers, batched, CUDA when present) and the
 profiler's post step: ``h`` (H,), attention score ``s`` and post-category probabilities (C,).
 
-Runs as ``pyspark.ml.functions.predict_batch_udf``: the model is loaded once per Python worker and
-reused across micro-batches. A post whose image cannot be read or decoded becomes a dead letter of
-stage ``embed`` (``dlq_reason`` set); rows rejected earlier pass through untouched (not embedded).
+Runs in the same pandas UDF as validation (streaming.job.parse): the model is loaded once per Python
+worker and reused across micro-batches. A post whose image cannot be read or decoded becomes a dead
+letter of stage ``embed`` (``dlq_reason`` set); rows rejected by validation are not embedded.
 """
 
 from __future__ import annotations
@@ -20,27 +20,35 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, FloatType, StringType, StructField, StructType
 
 from streaming.config import JobSettings
 from streaming.errors import EventValidationError
+from streaming.events.post_event import POST_COLUMNS, SOURCE_COLUMNS
+from streaming.job.parse import PARSE_RESULT_SCHEMA, validate_values, with_source
+from streaming.validate import ValidationLimits
 
 log = logging.getLogger(__name__)
 
 # Dead-letter reasons of this stage (parse-stage reasons are streaming.validate.REASONS).
 EMBED_REASONS: tuple[str, ...] = ("image_unreadable", "image_too_large", "image_undecodable")
 
-EMBED_SCHEMA = StructType([
-    StructField("h", ArrayType(FloatType())),  # (H,) projected post vector, zeros when not embedded
-    StructField("score", FloatType()),  # attention score s
-    StructField("post_probs", ArrayType(FloatType())),  # (C,) post-category probabilities
-    StructField("embed_reason", StringType()),  # null, or one of EMBED_REASONS
-    StructField("embed_detail", StringType()),
-])
+EMBED_SCHEMA = StructType(
+    [
+        StructField("h", ArrayType(FloatType())),  # (H,) projected post vector, zeros when not embedded
+        StructField("score", FloatType()),  # attention score s
+        StructField("post_probs", ArrayType(FloatType())),  # (C,) post-category probabilities
+        StructField("embed_reason", StringType()),  # null, or one of EMBED_REASONS
+        StructField("embed_detail", StringType()),
+    ]
+)
+PARSE_EMBED_SCHEMA = StructType(PARSE_RESULT_SCHEMA.fields + EMBED_SCHEMA.fields)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -53,8 +61,6 @@ class EmbedConfig:
     batch_size: int = 64
     precision: str = "fp32"
     max_image_bytes: int = 5_000_000
-    # Rows handed to one predict call; the pipeline overlaps its batches inside a call.
-    rows_per_call: int = 256
 
     @classmethod
     def from_settings(cls, job: JobSettings) -> EmbedConfig:
@@ -64,7 +70,6 @@ class EmbedConfig:
             batch_size=job.embed_batch_size,
             precision=job.embed_precision,
             max_image_bytes=job.max_image_bytes,
-            rows_per_call=job.embed_batch_size * 4,
         )
 
 
@@ -85,8 +90,15 @@ def load_image(image_b64: str | None, image_path: str | None, max_bytes: int) ->
         raise EventValidationError("image_unreadable", why) from exc
 
 
+def _tags(value: Any) -> list[str]:
+    """Hashtags or user tags: a list (from validation) or its JSON text."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
 class PostEmbedder:
-    """The per-worker predict function: loads the model once, then embeds batches of rows."""
+    """The embed step of one Python worker: loads the model once, then embeds batches of rows."""
 
     def __init__(self, config: EmbedConfig) -> None:
         from training.encoders.gpu_pipeline import EmbedPipeline, PipelineConfig
@@ -95,7 +107,8 @@ class PostEmbedder:
         self.config = config
         self.model = load_model(config.model_dir, config.device)
         self.pipeline = EmbedPipeline.from_model(
-            self.model, PipelineConfig(batch_size=config.batch_size, precision=config.precision)  # type: ignore[arg-type]
+            self.model,
+            PipelineConfig(batch_size=config.batch_size, precision=config.precision),  # type: ignore[arg-type]
         )
         self.hidden_dim = self.model.hidden_dim
         self.num_classes = len(self.model.labels)
@@ -128,7 +141,7 @@ class PostEmbedder:
             except EventValidationError as exc:
                 reason[i], detail[i] = exc.reason, exc.detail
                 continue
-            hashtags, usertags = json.loads(hashtags_json[i] or "[]"), json.loads(usertags_json[i] or "[]")
+            hashtags, usertags = _tags(hashtags_json[i]), _tags(usertags_json[i])
             text = post_text(caption[i] or "", hashtags, usertags)
             rows.append(int(i))
             posts.append(PostInput(text, image))
@@ -142,40 +155,64 @@ class PostEmbedder:
         return {"h": h, "score": score, "post_probs": probs, "embed_reason": reason, "embed_detail": detail}
 
 
-def _make_predict_fn(config: EmbedConfig):  # -> () -> PostEmbedder, called once per Python worker
-    def make() -> PostEmbedder:
-        return PostEmbedder(config)
-
-    return make
+_EMBEDDERS: dict[EmbedConfig, PostEmbedder] = {}  # per Python worker: loaded once, reused by every batch
 
 
-def embed_posts(parsed: DataFrame, config: EmbedConfig) -> DataFrame:
-    """parse_posts' rows + ``h``, ``score``, ``post_probs``; ``dlq_reason``/``dlq_detail``/``dlq_stage``
-    now also name embed-stage failures (``dlq_stage`` is "parse" or "embed", null for live rows)."""
-    from pyspark.ml.functions import predict_batch_udf
+def worker_embedder(config: EmbedConfig) -> PostEmbedder:
+    """This Python worker's embedder for ``config`` (the model loads on the first call only)."""
+    embedder = _EMBEDDERS.get(config)
+    if embedder is None:
+        embedder = _EMBEDDERS[config] = PostEmbedder(config)
+    return embedder
 
-    embed = predict_batch_udf(
-        _make_predict_fn(config), return_type=EMBED_SCHEMA, batch_size=config.rows_per_call
-    )
-    live = F.col("dlq_reason").isNull()
-    result = embed(
+
+def parse_embed_frame(values: pd.Series, limits: ValidationLimits, config: EmbedConfig) -> pd.DataFrame:
+    """Raw Kafka values -> PARSE_EMBED_SCHEMA columns: validation, then the encoders on the valid rows."""
+    parsed = validate_values(values, limits)
+    live = parsed["dlq_reason"].isna().to_numpy()
+    embedded = worker_embedder(config)(
         live,
-        F.col("caption"),
-        F.to_json("hashtags"),
-        F.to_json("usertags"),
-        F.col("image_b64"),
-        F.col("image_path"),
+        parsed["caption"].to_numpy(),
+        parsed["hashtags"].to_numpy(),
+        parsed["usertags"].to_numpy(),
+        parsed["image_b64"].to_numpy(),
+        parsed["image_path"].to_numpy(),
     )
-    with_result = parsed.withColumn("_embed", result)
-    failed = F.col("_embed.embed_reason").isNotNull()
-    return with_result.select(
-        *(c for c in parsed.columns if c not in ("dlq_reason", "dlq_detail", "value")),
-        F.col("_embed.h").alias("h"),
-        F.col("_embed.score").alias("score"),
-        F.col("_embed.post_probs").alias("post_probs"),
-        F.when(live & failed, F.lit("embed")).when(~live, F.lit("parse")).alias("dlq_stage"),
-        F.coalesce("dlq_reason", "_embed.embed_reason").alias("dlq_reason"),
-        F.coalesce("dlq_detail", "_embed.embed_detail").alias("dlq_detail"),
-        # the original bytes travel on with dead letters only (parse must keep them for every row)
-        F.when(~live | failed, F.col("value")).alias("value"),
+    for name, column in embedded.items():
+        parsed[name] = list(column) if column.ndim == 2 else column  # (n, H) -> n arrays
+    return parsed
+
+
+def _parse_embed_udf(limits: ValidationLimits, config: EmbedConfig):  # -> pandas UDF: binary -> struct
+    @F.pandas_udf(PARSE_EMBED_SCHEMA)  # type: ignore[call-overload]
+    def parse_embed(values: pd.Series) -> pd.DataFrame:
+        return parse_embed_frame(values, limits, config)
+
+    # Nondeterministic, so that the optimiser never evaluates it twice (once per use of a field).
+    return parse_embed.asNondeterministic()
+
+
+def parse_and_embed(raw: DataFrame, job: JobSettings) -> DataFrame:
+    """Kafka rows -> the posts' columns, ``h``, ``score``, ``post_probs``, the source columns and, for
+    rejected rows, ``dlq_stage`` ("parse" or "embed"), ``dlq_reason``, ``dlq_detail`` and the
+    original ``value`` (null for live rows).
+
+    Validation and the encoders run in one Python UDF, so every Python worker of the job does the
+    same work and holds the model: a worker Spark hands the next batch is a warm one (with two
+    UDFs, a worker that had only validated would load the model inside a batch).
+    """
+    udf = _parse_embed_udf(ValidationLimits.from_settings(job), EmbedConfig.from_settings(job))
+    result = with_source(raw, udf(F.col("value")).alias("_result"))
+    rejected = F.col("_result.dlq_reason").isNotNull()
+    failed = F.col("_result.embed_reason").isNotNull()
+    return result.select(
+        *(F.col(f"_result.{name}").alias(name) for name in POST_COLUMNS),
+        *(F.col(name) for name in SOURCE_COLUMNS if name != "value"),
+        F.col("_result.h").alias("h"),
+        F.col("_result.score").alias("score"),
+        F.col("_result.post_probs").alias("post_probs"),
+        F.when(rejected, F.lit("parse")).when(failed, F.lit("embed")).alias("dlq_stage"),
+        F.coalesce("_result.dlq_reason", "_result.embed_reason").alias("dlq_reason"),
+        F.coalesce("_result.dlq_detail", "_result.embed_detail").alias("dlq_detail"),
+        F.when(rejected | failed, F.col("value")).alias("value"),  # the original bytes of dead letters
     )

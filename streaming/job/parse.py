@@ -28,8 +28,8 @@ from streaming.validate import ValidationLimits, ValidPost, validate_event
 
 log = logging.getLogger(__name__)
 
-_RESULT_SCHEMA = StructType(POST_SCHEMA.fields + DLQ_SCHEMA.fields)
-_RESULT_COLUMNS = tuple(_RESULT_SCHEMA.fieldNames())
+PARSE_RESULT_SCHEMA = StructType(POST_SCHEMA.fields + DLQ_SCHEMA.fields)
+_RESULT_COLUMNS = tuple(PARSE_RESULT_SCHEMA.fieldNames())
 _TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
 
 
@@ -52,16 +52,29 @@ def _result_row(value: bytes | None, limits: ValidationLimits) -> tuple:
     except EventValidationError as exc:
         return (None,) * len(POST_COLUMNS) + (exc.reason, exc.detail)
     return (
-        post.schema, post.post_id, post.influencer, post.ts, post.caption, list(post.hashtags),
-        list(post.usertags), post.image_uri, post.image_path, post.image_b64, post.likes,
-        post.comments, post.sponsored, None, None,
+        post.schema,
+        post.post_id,
+        post.influencer,
+        post.ts,
+        post.caption,
+        list(post.hashtags),
+        list(post.usertags),
+        post.image_uri,
+        post.image_path,
+        post.image_b64,
+        post.likes,
+        post.comments,
+        post.sponsored,
+        None,
+        None,
     )
 
 
 def validate_values(values: pd.Series, limits: ValidationLimits) -> pd.DataFrame:
-    """Validate a batch of raw Kafka values: one row of _RESULT_SCHEMA's columns per value."""
-    frame = pd.DataFrame([_result_row(value, limits) for value in values],
-                         columns=list(_RESULT_COLUMNS), index=values.index)
+    """Validate a batch of raw Kafka values: one row of PARSE_RESULT_SCHEMA's columns per value."""
+    frame = pd.DataFrame(
+        [_result_row(value, limits) for value in values], columns=list(_RESULT_COLUMNS), index=values.index
+    )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     for column in ("schema", "likes", "comments"):
         frame[column] = frame[column].astype("Int64")
@@ -70,7 +83,7 @@ def validate_values(values: pd.Series, limits: ValidationLimits) -> pd.DataFrame
 
 
 def _validation_udf(limits: ValidationLimits):  # -> a pandas UDF: binary -> struct
-    @F.pandas_udf(_RESULT_SCHEMA)  # type: ignore[call-overload]
+    @F.pandas_udf(PARSE_RESULT_SCHEMA)  # type: ignore[call-overload]
     def validate(values: pd.Series) -> pd.DataFrame:
         return validate_values(values, limits)
 
@@ -86,20 +99,27 @@ def parse_posts(raw: DataFrame, job: JobSettings, keep_values: bool = False) -> 
     ``keep_values`` keeps the original value of valid rows too (a later stage may still reject them).
     """
     result = _validation_udf(ValidationLimits.from_settings(job))(F.col("value"))
-    with_result = raw.select(
+    with_result = with_source(raw, result.alias("_result"))
+    keep_value = F.col("_result.dlq_reason").isNotNull() | F.lit(keep_values)
+    return with_result.select(
+        *(F.col(f"_result.{name}").alias(name) for name in _RESULT_COLUMNS),
+        *(
+            F.when(keep_value, F.col("value")).alias("value") if name == "value" else F.col(name)
+            for name in SOURCE_COLUMNS
+        ),
+    )
+
+
+def with_source(raw: DataFrame, *columns: Column) -> DataFrame:
+    """Kafka rows -> ``key``, ``value``, the source position (SOURCE_COLUMNS) and ``columns``."""
+    return raw.select(
         F.col("key"),
         F.col("value"),
         F.col("topic").alias("source_topic"),
         F.col("partition").alias("source_partition"),
         F.col("offset").alias("source_offset"),
         F.col("timestamp").alias("source_timestamp"),
-        result.alias("_result"),
-    )
-    keep_value = F.col("_result.dlq_reason").isNotNull() | F.lit(keep_values)
-    return with_result.select(
-        *(F.col(f"_result.{name}").alias(name) for name in _RESULT_COLUMNS),
-        *(F.when(keep_value, F.col("value")).alias("value") if name == "value" else F.col(name)
-          for name in SOURCE_COLUMNS),
+        *columns,
     )
 
 
@@ -138,8 +158,9 @@ def dead_letter_value(stage: str) -> Column:
         F.col("source_offset"),
         F.col("source_timestamp"),
         # standard base64 in one line (Spark's base64 may break it into MIME lines of 76 characters)
-        F.regexp_replace(F.base64(_cut(value, limits.ORIGINAL_MAX_BYTES)), "[\\r\\n]", "")
-        .alias("original_b64"),
+        F.regexp_replace(F.base64(_cut(value, limits.ORIGINAL_MAX_BYTES)), "[\\r\\n]", "").alias(
+            "original_b64"
+        ),
     ]
     value_fields = [F.length(value).alias("original_bytes"), F.sha2(value, 256).alias("original_sha256")]
     key_fields = [F.length(key).alias("key_bytes"), F.sha2(key, 256).alias("key_sha256")]
