@@ -42,6 +42,9 @@ IMAGE_URI_MAX_CHARS = 3 * 4096
 # Unicode general categories no name may contain.
 FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
+# A reclassification lists the post ids of the update that changed the category: the latest this many.
+TRIGGER_POSTS_MAX = 100
+
 # Dead letters.
 ORIGINAL_MAX_BYTES = 64 * 1024  # the original value, whole up to this, else its prefix
 KEY_MAX_BYTES = 1024  # the original key, whole up to this, else its prefix (a valid name is <= 256)

@@ -104,6 +104,8 @@ def test_size_limits_agree_everywhere():
     assert dead["original_b64"]["maxLength"] == 4 * -(-limits.ORIGINAL_MAX_BYTES // 3)
     assert dead["original_bytes"]["minimum"] == limits.ORIGINAL_MAX_BYTES + 1
     assert dead["key_bytes"]["minimum"] == limits.KEY_MAX_BYTES + 1
+    reclassified = load_schema("reclassified")["properties"]
+    assert reclassified["trigger_posts"]["maxItems"] == limits.TRIGGER_POSTS_MAX
 
 
 def test_validation_limits_above_what_a_producer_can_write_are_refused():
