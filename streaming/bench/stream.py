@@ -37,6 +37,7 @@ from streaming.bench.stream_latency import (
     percentiles,
     post_to_profile_ms,
     post_to_reclassification_ms,
+    slow_batches,
 )
 
 log = logging.getLogger(__name__)
@@ -114,11 +115,13 @@ class _Progress:
 
     def __init__(self) -> None:
         self.posts = 0
+        self.reports: list[Any] = []
         self.lock = threading.Lock()
 
     def __call__(self, report: Any) -> None:
         with self.lock:
             self.posts += report.posts
+            self.reports.append(report)
 
     def wait(self, total: int, timeout_s: float) -> float:
         """Block until ``total`` posts are folded in; returns that monotonic time."""
@@ -196,10 +199,16 @@ def run(
         pace = rate or max(1.0, 0.5 * throughput)
         assert job.query is not None
         before = {p["batchId"] for p in job.query.recentProgress}
+        reports_before = len(progress.reports)
         _send(bench, [(k, v) for k, v, _ in paced], pace)
         progress.wait(len(events), timeout_s)
         # where a paced batch's time goes (Spark keeps the last 100 progress reports)
-        breakdown = batch_breakdown_ms([p for p in job.query.recentProgress if p["batchId"] not in before])
+        paced_progress = [p for p in job.query.recentProgress if p["batchId"] not in before]
+        breakdown = batch_breakdown_ms(paced_progress)
+        state_reports = [r for r in progress.reports[reports_before:] if r.posts]
+        if state_reports:
+            breakdown["state_stage"] = 1000 * sum(r.state_seconds for r in state_reports) / len(state_reports)
+        breakdown["slow_batches"] = slow_batches(paced_progress)
     finally:
         job.stop()
     encoder = (encoder_before + bare()) / 2
@@ -249,7 +258,7 @@ def _report(
     to_reclass: np.ndarray,
     breakdown: dict[str, float],
 ) -> BenchReport:
-    phases = {phase: ms for phase, ms in breakdown.items() if phase != "input_rows"}
+    phases = {phase: ms for phase, ms in breakdown.items() if phase not in ("input_rows", "slow_batches")}
     profile_p50, profile_p99 = percentiles(to_profile)
     reclass_p50, reclass_p99 = percentiles(to_reclass)
     report = BenchReport(
@@ -264,6 +273,7 @@ def _report(
         {"measure": "post -> profile", "posts": paced, "p50 ms": profile_p50, "p99 ms": profile_p99},
         {"measure": "post -> reclassification", "posts": int(to_reclass.size), "p50 ms": reclass_p50,
          "p99 ms": reclass_p99},
+        {"measure": "paced micro-batches over 3 s", "batches": int(breakdown.get("slow_batches", 0))},
     ]  # fmt: skip
     report.figures = {
         "encoder_posts_per_s": encoder,
@@ -282,6 +292,8 @@ def _report(
         "device": settings.job.device,
         "world": str(world),
         "paced_batch_posts": breakdown.get("input_rows", float("nan")),
+        # paced micro-batches (all after the warm-up) whose trigger execution took over 3 s
+        "slow_batches_count": int(breakdown.get("slow_batches", 0)),
         **{f"paced_batch_{_snake(phase)}_ms": ms for phase, ms in phases.items()},
     }
     report.notes = [

@@ -73,3 +73,16 @@ def batch_breakdown_ms(progress: Sequence[dict]) -> dict[str, float]:
             sums["state_update"].append(float(operator.get("allUpdatesTimeMs", 0)))
             sums["state_commit"].append(float(operator.get("commitTimeMs", 0)))
     return {key: float(np.mean(values)) for key, values in sums.items()}
+
+
+SLOW_BATCH_MS = 3000.0
+
+
+def slow_batches(progress: Sequence[dict], limit_ms: float = SLOW_BATCH_MS) -> int:
+    """How many micro-batches that read posts took longer than ``limit_ms`` (triggerExecution)."""
+    return sum(
+        1
+        for batch in progress
+        if batch.get("numInputRows")
+        and float((batch.get("durationMs") or {}).get("triggerExecution", 0)) > limit_ms
+    )

@@ -112,3 +112,67 @@ def test_sigkill_during_replay_then_restart_equals_uninterrupted(
             rtol=0,
             atol=1e-6,
         )
+
+
+def _paced(settings, events: list) -> None:
+    """``events`` into `posts` four at a time, 0.3 s apart."""
+    for start in range(0, len(events), 4):
+        produce(settings, events[start : start + 4])
+        time.sleep(0.3)
+
+
+def test_five_sigkills_during_one_replay_then_restart_equals_uninterrupted(
+    kafka_broker, tiny_world, random_model, streamed_run, tmp_path
+) -> None:
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    log.info("five-kill drill seed %d", seed)
+    settings = topic_settings(
+        kafka_broker,
+        tmp_path / "checkpoint",
+        random_model,
+        tiny_world,
+        **{"spark.max_offsets_per_trigger": 8, "spark.trigger_seconds": 0.5},
+    )
+    config = write_toml(settings, tmp_path / "scout.toml")
+    events = tiny_world.events
+    kills = 5
+    parts = [events[i * len(events) // kills : (i + 1) * len(events) // kills] for i in range(kills)]
+    counted_at_kill: list[int] = []
+    for round_, part in enumerate(parts):
+        log_file = tmp_path / f"run-{round_}.log"
+        before = published(settings)
+        job = start_job(config, log_file)
+        sender = threading.Thread(target=_paced, args=(settings, part))
+        try:
+            sender.start()
+            deadline = time.monotonic() + 420
+            while published(settings) == before:  # this run has committed at least one batch
+                assert job.poll() is None, f"run {round_} exited early:\n{tail(log_file)}"
+                assert time.monotonic() < deadline, f"run {round_} published nothing:\n{tail(log_file)}"
+                time.sleep(0.2)
+            time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the next batches: fold, sinks or commit
+        finally:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+            sender.join()
+        profiles = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+        counted_at_kill.append(sum(p["post_count"] for p in profiles.values()))
+    log.info("posts counted in published profiles at each kill: %s of %d", counted_at_kill, len(events))
+    assert counted_at_kill[0] < len(events), "the first kill came after everything was processed"
+
+    final_run = start_job(config, tmp_path / "final.log", "--until-idle", "6")
+    try:
+        assert final_run.wait(timeout=480) == 0, tail(tmp_path / "final.log")
+    finally:
+        if final_run.poll() is None:
+            os.killpg(final_run.pid, signal.SIGKILL)
+    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    reference = streamed_run.profiles
+    assert set(final) == set(reference) == set(tiny_world.posts)
+    for influencer, profile in final.items():
+        expected = reference[influencer]
+        assert profile["post_count"] == len(tiny_world.posts[influencer]) == expected["post_count"]
+        assert profile["category"] == expected["category"]
+        np.testing.assert_allclose(profile["embedding"], expected["embedding"], rtol=0, atol=1e-6)
+        assert [p["post_id"] for p in profile["top_posts"]] == [p["post_id"] for p in expected["top_posts"]]
