@@ -1,5 +1,6 @@
 """Contract drill: schemathesis (all checks, every phase, bounded) against the real uvicorn server
-holding profiles, a tiny real model and a live feed, with an API token; zero failures.
+holding profiles, a tiny real model and a live feed, with an API token and without one (loopback);
+zero failures.
 
 A control run against an app that breaks its own contract (a bound checked in code, not declared)
 shows the harness does report failures.
@@ -41,12 +42,12 @@ def reclassification(i: int) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def drill_settings(api_settings: ScoutSettings) -> ScoutSettings:
+@pytest.fixture(params=[TOKEN, None], ids=["token", "no-token"])
+def drill_settings(request: pytest.FixtureRequest, api_settings: ScoutSettings) -> ScoutSettings:
     service = ServiceSettings.model_validate(
         {
             **api_settings.service.model_dump(),
-            "api_token": TOKEN,
+            "api_token": request.param,
             "similar_burst": 100_000,
             "similar_rate_per_s": 1000.0,
         }
@@ -82,9 +83,13 @@ def served(drill_settings: ScoutSettings, filled_store: Any, tiny_model: Any) ->
             publisher.join()
 
 
-def test_schemathesis_finds_nothing_against_the_service(served: str, tmp_path: Path) -> None:
+def test_schemathesis_finds_nothing_against_the_service(
+    served: str, drill_settings: ScoutSettings, tmp_path: Path
+) -> None:
     started = time.monotonic()
-    result = run_schemathesis(served, "--header", f"Authorization: Bearer {TOKEN}", cwd=tmp_path)
+    token = drill_settings.service.api_token
+    headers = ["--header", f"Authorization: Bearer {token.get_secret_value()}"] if token else []
+    result = run_schemathesis(served, *headers, cwd=tmp_path)
     assert result.passed, result.report[-6000:]
     assert "Selected: 10/10" in result.report and "Tested: 10" in result.report, result.report[-3000:]
     assert time.monotonic() - started < DRILL_TIME_LIMIT_S
