@@ -3,7 +3,7 @@
     version = build_cheap_model(Path("build/bench/cheap-model"))
 
 The towers are small and random: a one-layer BERT of width 16 (with all-MiniLM-L6-v2's tokenizer,
-so text goes through the same tokenisation), a compact CNN at 32 px, and a profiler of width 32.
+so text goes through the same tokenisation), a compact CNN of width 2 at 16 px, and a profiler of width 32.
 Weights do not change throughput, so a job fed this model measures everything but the encoders:
 Kafka, parse, the embed stage's plumbing, the state stage and the sinks.
 """
@@ -52,7 +52,7 @@ def build_cheap_model(out: Path, seed: int = 0) -> str:
     out.mkdir(parents=True, exist_ok=True)
     text_dir = _tiny_text_encoder(out / "text-tower")
     cnn = CompactCNN(
-        CompactCNNConfig(image_size=32, width=8, feature_dim=_IMAGE_DIM, num_classes=len(CATEGORIES))
+        CompactCNNConfig(image_size=16, width=2, feature_dim=_IMAGE_DIM, num_classes=len(CATEGORIES))
     )
     profiler = PostAttentiveProfiler(
         ProfilerConfig(

@@ -33,6 +33,7 @@ from typing import Annotated, Any
 import typer
 
 from streaming.bench.report import RESULTS_DIR, BenchReport, emit
+from streaming.bench.stream_latency import batch_breakdown_ms, phase_key
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,14 @@ _WORDS = ("sunset", "recipe", "workout", "sofa", "puppy", "beach", "lipstick", "
 
 
 def _jpegs(count: int, seed: int) -> list[str]:
-    """``count`` distinct 24 x 24 JPEGs, base64."""
+    """``count`` distinct 16 x 16 JPEGs, base64."""
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
-        pixels = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+        pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="JPEG", quality=70)
         out.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
@@ -154,6 +155,7 @@ def measure(settings: Any, spark: Any, model_dir: Path, influencers: int, posts:
         _send(bench, records)
         done = commits.wait(warmup + posts, timeout_s)
         reports = commits.since(measured_from)
+        progress = [p for p in job.query.recentProgress if p["numInputRows"]][-len(reports) :]
     finally:
         job.stop()
     state_s = sum(r.state_seconds for r in reports)
@@ -166,6 +168,22 @@ def measure(settings: Any, spark: Any, model_dir: Path, influencers: int, posts:
         "batch_count": len(reports),
         "batch_posts": folded / max(1, len(reports)),
         "batch_influencers": updated / max(1, len(reports)),
+        # where a measured micro-batch's time goes: Spark's phases (addBatch holds the UDF stage and
+        # foreachBatch) and, inside foreachBatch, the state stage and the sinks
+        **{
+            f"batch_{phase_key(phase)}_ms": ms
+            for phase, ms in batch_breakdown_ms(progress).items()
+            if phase in ("addBatch", "queryPlanning", "walCommit", "commitOffsets", "triggerExecution")
+        },
+        "batch_state_stage_ms": 1000.0 * state_s / max(1, len(reports)),
+        "batch_sinks_ms": 1000.0 * sum(r.seconds for r in reports) / max(1, len(reports)),
+        "batch_collect_ms": 1000.0 * sum(r.collect_seconds for r in reports) / max(1, len(reports)),
+        **{
+            f"batch_sink_{name}_ms": 1000.0
+            * sum(r.sink_seconds.get(name, 0.0) for r in reports)
+            / max(1, len(reports))
+            for name in (reports[0].sink_seconds if reports else {})
+        },
     }
 
 

@@ -35,6 +35,7 @@ from streaming.bench.report import RESULTS_DIR, BenchReport, emit
 from streaming.bench.stream_latency import (
     batch_breakdown_ms,
     percentiles,
+    phase_key,
     post_to_profile_ms,
     post_to_reclassification_ms,
     slow_batches,
@@ -235,11 +236,6 @@ def run(
     )
 
 
-def _snake(name: str) -> str:
-    """Spark's camelCase phase names as JSON keys: addBatch -> add_batch."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
-
-
 def _json(value: bytes) -> dict[str, Any]:
     import json
 
@@ -294,7 +290,7 @@ def _report(
         "paced_batch_posts": breakdown.get("input_rows", float("nan")),
         # paced micro-batches (all after the warm-up) whose trigger execution took over 3 s
         "slow_batches_count": int(breakdown.get("slow_batches", 0)),
-        **{f"paced_batch_{_snake(phase)}_ms": ms for phase, ms in phases.items()},
+        **{f"paced_batch_{phase_key(phase)}_ms": ms for phase, ms in phases.items()},
     }
     report.notes = [
         f"latency measured at {pace:.1f} posts/s (paced); Kafka record times on the topics",

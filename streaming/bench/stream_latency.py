@@ -86,3 +86,8 @@ def slow_batches(progress: Sequence[dict], limit_ms: float = SLOW_BATCH_MS) -> i
         if batch.get("numInputRows")
         and float((batch.get("durationMs") or {}).get("triggerExecution", 0)) > limit_ms
     )
+
+
+def phase_key(name: str) -> str:
+    """Spark's camelCase phase names as JSON keys: addBatch -> add_batch."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)

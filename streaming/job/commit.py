@@ -45,10 +45,12 @@ class CommitReport:
     batch_id: int
     posts: int = 0  # posts folded into the state in this batch (dead letters not included)
     written: dict[str, int] = field(default_factory=dict)  # sink name -> records
-    seconds: float = 0.0
+    seconds: float = 0.0  # the sinks: steps 4-8
+    sink_seconds: dict[str, float] = field(default_factory=dict)  # sink name (and "flush") -> seconds
     influencers: int = 0  # influencers updated
     state_seconds: float = 0.0  # the state stage: fold (3) and store commit (9)
     skipped: bool = False  # a replay of a batch the state store already holds
+    collect_seconds: float = 0.0  # step 1: the executors' parse + embed stage and the transfer
 
 
 class BatchCommitter:
@@ -72,18 +74,23 @@ class BatchCommitter:
     def __call__(self, output: DataFrame, batch_id: int) -> None:
         """foreachBatch entry point: the embedded batch (streaming.job.embed's columns)."""
         assert self.state is not None, "the job's committer needs its state stage"
-        self.fold_and_commit(batch_id, output.toPandas())  # 1. collect
+        started = time.perf_counter()
+        embedded = output.toPandas()  # 1. collect: runs the parse + embed stage on the executors
+        self.fold_and_commit(batch_id, embedded, collect_seconds=time.perf_counter() - started)
 
-    def fold_and_commit(self, batch_id: int, embedded: pd.DataFrame) -> CommitReport:
+    def fold_and_commit(
+        self, batch_id: int, embedded: pd.DataFrame, collect_seconds: float = 0.0
+    ) -> CommitReport:
         assert self.state is not None
         if self.state.already_committed(batch_id):  # 2.
             log.info("batch %d is in the state store already (a replay after a crash): skipped", batch_id)
-            return self._report(CommitReport(batch_id, skipped=True))
+            return self._report(CommitReport(batch_id, skipped=True, collect_seconds=collect_seconds))
         dead = embedded["dlq_reason"].notna()
         step = self.state.fold(embedded[~dead])  # 3.
         report = self.commit_batch(SinkBatch(batch_id, step.profiles, embedded[dead].reset_index(drop=True)))
         report.state_seconds = step.seconds + self.state.commit(batch_id, step)  # 9.
         report.influencers = len(step.profiles)
+        report.collect_seconds = collect_seconds
         if self.metrics is not None:
             self.metrics.observe_state_stage(report.state_seconds, len(step.profiles), self.state.store.size)
         return self._report(report)
@@ -99,9 +106,13 @@ class BatchCommitter:
             log.info("batch %d replayed (last written %d): same values again", batch_id, self.last_batch_id)
         report = CommitReport(batch_id, posts=int(batch.profiles["trigger_posts"].map(len).sum()))
         for sink in self.sinks:  # 4.-7.
+            sink_started = time.perf_counter()
             report.written[sink.name] = sink.write(batch)
+            report.sink_seconds[sink.name] = time.perf_counter() - sink_started
+        flush_started = time.perf_counter()
         for sink in self.sinks:  # 8.
             sink.flush()
+        report.sink_seconds["flush"] = time.perf_counter() - flush_started
         self.last_batch_id = batch_id
         report.seconds = time.perf_counter() - started
         self._account(batch)

@@ -18,7 +18,6 @@ and makes a state-server round trip per get and put (~15-20 ms per updated influ
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -123,8 +122,8 @@ class StateStage:
         labels = np.asarray(model.labels, dtype=object)
         category = labels[probs.argmax(axis=1)]  # (G,)
         starts = np.flatnonzero(np.r_[True, posts.segment[1:] != posts.segment[:-1]])  # (G,)
-        top_posts = [
-            json.dumps(attention.top_posts(attention.AttentionState(int(n), float(m), float(z), s, top)))
+        top_posts = [  # the profile event's top_posts items
+            attention.top_posts(attention.AttentionState(int(n), float(m), float(z), s, top))
             for n, m, z, s, top in zip(states.n, states.m, states.z, states.s, states.top, strict=True)
         ]
         per_influencer_ids = np.split(posts.post_id, starts[1:])  # G arrays, in event-time order

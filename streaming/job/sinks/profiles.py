@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ def profile_event(row: Any, labels: Sequence[str], batch_id: int) -> dict[str, A
         "probabilities": probabilities(row.probabilities, labels),
         "embedding": [float(x) for x in row.embedding],
         "post_count": int(row.post_count),
-        "top_posts": json.loads(row.top_posts),
+        "top_posts": list(row.top_posts),
         "model_version": row.model_version,
         "event_time": iso_time(row.event_time),
         "processing_time": iso_time(row.processing_time),

@@ -3,8 +3,6 @@ classified by the model, and exactly once across replays (nothing is stored unti
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,7 +67,7 @@ def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_mode
             recency = 0.0 if tau is None else (ts - REFERENCE_EPOCH_S) / tau
             adjusted = posts["score"].to_numpy(np.float64) + recency
             best = posts["post_id"].to_numpy()[np.argsort(-adjusted, kind="stable")[:3]]
-            assert [p["post_id"] for p in json.loads(row.top_posts)] == best.tolist()
+            assert [p["post_id"] for p in row.top_posts] == best.tolist()
             last_category[row.influencer] = row.category
     assert stage.store.size == len(last_category)
 
