@@ -188,12 +188,14 @@ def measure(settings: Any, spark: Any, model_dir: Path, influencers: int, posts:
 
 
 def run(settings: Any, sizes: tuple[int, ...], posts: int, warmup: int, timeout_s: float) -> BenchReport:
+    from pyspark.sql import SparkSession
+
     from streaming.bench.cheap_model import build_cheap_model
     from streaming.infra.kafka_broker import ensure_broker
     from streaming.infra.spark import build_spark_session
 
     settings, broker = ensure_broker(settings)
-    spark = None
+    spark, own_session = None, SparkSession.getActiveSession() is None
     try:
         model_dir = Path(tempfile.mkdtemp(prefix="scout-bench-model-")) / "cheap"
         version = build_cheap_model(model_dir)
@@ -219,7 +221,7 @@ def run(settings: Any, sizes: tuple[int, ...], posts: int, warmup: int, timeout_
         report.notes = ["state stage figures from the job's own timings of its state stage, measured batches"]
         return report
     finally:
-        if spark is not None:
+        if spark is not None and own_session:  # a session this process already ran stays up
             spark.stop()
         if broker is not None:
             broker.stop()
