@@ -87,31 +87,8 @@ def test_sigkill_during_replay_then_restart_equals_uninterrupted(
         "the kill came after everything was processed; the drill proved nothing"
     )
 
-    second = start_job(config, tmp_path / "second.log", "--until-idle", "6")
-    try:
-        assert second.wait(timeout=480) == 0, tail(tmp_path / "second.log")
-    finally:
-        if second.poll() is None:
-            os.killpg(second.pid, signal.SIGKILL)
-
-    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
-    reference = streamed_run.profiles
-    assert set(final) == set(reference) == set(tiny_world.posts)
-    # Equal to float tolerance: the encoders' float32 output for a post moves by ~1e-7 with the
-    # other posts of its batch (padding, kernel choice), and the two runs cut batches differently.
-    # A post lost or counted twice moves an embedding by orders of magnitude more.
-    for influencer, profile in final.items():
-        expected = reference[influencer]
-        assert profile["post_count"] == len(tiny_world.posts[influencer]) == expected["post_count"]
-        assert profile["category"] == expected["category"]
-        np.testing.assert_allclose(profile["embedding"], expected["embedding"], rtol=0, atol=1e-6)
-        assert [p["post_id"] for p in profile["top_posts"]] == [p["post_id"] for p in expected["top_posts"]]
-        np.testing.assert_allclose(
-            [profile["probabilities"][c] for c in expected["probabilities"]],
-            list(expected["probabilities"].values()),
-            rtol=0,
-            atol=1e-6,
-        )
+    _restart_until_idle(config, tmp_path / "second.log")
+    _assert_equal_to_uninterrupted(settings, streamed_run, tiny_world)
 
 
 def _paced(settings, events: list) -> None:
@@ -161,18 +138,36 @@ def test_five_sigkills_during_one_replay_then_restart_equals_uninterrupted(
     log.info("posts counted in published profiles at each kill: %s of %d", counted_at_kill, len(events))
     assert counted_at_kill[0] < len(events), "the first kill came after everything was processed"
 
-    final_run = start_job(config, tmp_path / "final.log", "--until-idle", "6")
+    _restart_until_idle(config, tmp_path / "final.log")
+    _assert_equal_to_uninterrupted(settings, streamed_run, tiny_world)
+
+
+def _restart_until_idle(config, log_file) -> None:
+    """`scout stream --until-idle 6` from the checkpoint: it must catch up and exit 0."""
+    job = start_job(config, log_file, "--until-idle", "6")
     try:
-        assert final_run.wait(timeout=480) == 0, tail(tmp_path / "final.log")
+        assert job.wait(timeout=480) == 0, tail(log_file)
     finally:
-        if final_run.poll() is None:
-            os.killpg(final_run.pid, signal.SIGKILL)
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+
+
+def _assert_equal_to_uninterrupted(settings, streamed_run, world) -> None:
     final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
     reference = streamed_run.profiles
-    assert set(final) == set(reference) == set(tiny_world.posts)
+    assert set(final) == set(reference) == set(world.posts)
+    # Equal to float tolerance: the encoders' float32 output for a post moves by ~1e-7 with the
+    # other posts of its batch (padding, kernel choice), and the two runs cut batches differently.
+    # A post lost or counted twice moves an embedding by orders of magnitude more.
     for influencer, profile in final.items():
         expected = reference[influencer]
-        assert profile["post_count"] == len(tiny_world.posts[influencer]) == expected["post_count"]
+        assert profile["post_count"] == len(world.posts[influencer]) == expected["post_count"]
         assert profile["category"] == expected["category"]
         np.testing.assert_allclose(profile["embedding"], expected["embedding"], rtol=0, atol=1e-6)
         assert [p["post_id"] for p in profile["top_posts"]] == [p["post_id"] for p in expected["top_posts"]]
+        np.testing.assert_allclose(
+            [profile["probabilities"][c] for c in expected["probabilities"]],
+            list(expected["probabilities"].values()),
+            rtol=0,
+            atol=1e-6,
+        )
