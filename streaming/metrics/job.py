@@ -92,10 +92,6 @@ class JobMetrics:
             "scout_job_last_batch_timestamp_seconds", "Unix time the last micro-batch completed",
             registry=r)
         self.last_batch_id = Gauge("scout_job_batch_id", "Id of the last completed micro-batch", registry=r)
-        self.state_rows = Gauge(
-            "scout_job_state_rows", "Rows in the state stores (influencers held)", registry=r)
-        self.state_memory = Gauge(
-            "scout_job_state_memory_bytes", "Memory used by the state stores", registry=r)
         self.kafka_lag = Gauge(
             "scout_job_kafka_lag_records", "Records not yet read, per source partition",
             ["topic", "partition"], registry=r)
@@ -134,9 +130,6 @@ class JobMetrics:
         self.batches.inc()
         self.last_batch.set(time.time())
         self.last_batch_id.set(int(progress.get("batchId", 0)))
-        operators = progress.get("stateOperators") or []
-        self.state_rows.set(sum(int(op.get("numRowsTotal") or 0) for op in operators))
-        self.state_memory.set(sum(int(op.get("memoryUsedBytes") or 0) for op in operators))
         for source in progress.get("sources") or []:
             for (topic, partition), lag in kafka_lag(source).items():
                 self.kafka_lag.labels(topic, partition).set(lag)

@@ -46,8 +46,6 @@ def test_progress_document_updates_every_metric() -> None:
     assert value(r, "scout_job_batches_total") == 1
     assert value(r, "scout_job_batch_id") == 7
     assert value(r, "scout_job_batch_duration_seconds_sum") == 2.0
-    assert value(r, "scout_job_state_rows") == 35
-    assert value(r, "scout_job_state_memory_bytes") == 5120
     assert value(r, "scout_job_kafka_lag_records", topic="posts", partition="0") == 30
     assert value(r, "scout_job_kafka_lag_records", topic="posts", partition="1") == 0
     assert abs(value(r, "scout_job_last_batch_timestamp_seconds") - time.time()) < 60
@@ -105,7 +103,7 @@ def test_listener_follows_a_real_streaming_query(spark: Any) -> None:
     query = None
     try:
         rows = spark.readStream.format("rate").option("rowsPerSecond", 20).load()
-        counts = rows.groupBy((F.col("value") % 3).alias("bucket")).count()  # stateful: 3 state rows
+        counts = rows.groupBy((F.col("value") % 3).alias("bucket")).count()
         query = (
             counts.writeStream.format("memory").queryName("scout_metrics_probe").outputMode("update")
             .trigger(processingTime="500 milliseconds").start()
@@ -113,15 +111,12 @@ def test_listener_follows_a_real_streaming_query(spark: Any) -> None:
         r = metrics.registry
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            batches, state_rows = value(r, "scout_job_batches_total"), value(r, "scout_job_state_rows")
-            if (batches or 0) >= 2 and (state_rows or 0) > 0:
+            if (value(r, "scout_job_batches_total") or 0) >= 2:
                 break
             time.sleep(0.2)
         assert value(r, "scout_job_query_active") == 1
         assert value(r, "scout_job_batches_total") >= 2
         assert value(r, "scout_job_input_rows_total") > 0
-        assert value(r, "scout_job_state_rows") == 3
-        assert value(r, "scout_job_state_memory_bytes") > 0
         assert value(r, "scout_job_batch_duration_seconds_count") >= 2
     finally:
         if query is not None:
@@ -132,3 +127,14 @@ def test_listener_follows_a_real_streaming_query(spark: Any) -> None:
         spark.streams.removeListener(listener)
     assert value(metrics.registry, "scout_job_query_active") == 0
     assert value(metrics.registry, "scout_job_query_failures_total") == 0
+
+
+def test_state_stage_metrics() -> None:
+    metrics = JobMetrics()
+    r = metrics.registry
+    metrics.observe_state_stage(0.02, influencers=40, held=1000)
+    metrics.observe_state_stage(0.03, influencers=10, held=1004)
+    assert value(r, "scout_job_state_updated_influencers_total") == 50
+    assert value(r, "scout_job_state_influencers") == 1004
+    assert value(r, "scout_job_state_stage_seconds_count") == 2
+    assert abs(value(r, "scout_job_state_stage_seconds_sum") - 0.05) < 1e-9
