@@ -118,7 +118,7 @@ class StreamJob:
         stream = embedded_stream(spark, settings)
         self.query = (
             stream.writeStream.queryName(QUERY_NAME)
-            .foreachBatch(self.committer)
+            .foreachBatch(self._batch)
             .option("checkpointLocation", str(self.checkpoint_dir))
             .trigger(processingTime=f"{settings.spark.trigger_seconds} seconds")
             .start()
@@ -220,13 +220,13 @@ class StreamJob:
             model,
             StateConfig(job.tau_seconds, job.top_k_posts),
         )
-        return BatchCommitter(sinks, self.metrics, self._committed, state)
+        return BatchCommitter(sinks, self.metrics, self.on_commit, state)
 
-    def _committed(self, report: CommitReport) -> None:
-        if self._keep_alive is not None:
-            self._keep_alive.touch()
-        if self.on_commit is not None:
-            self.on_commit(report)
+    def _batch(self, output: Any, batch_id: int) -> None:
+        """foreachBatch: the committer, with the keep-alive held off while the batch runs."""
+        assert self.committer is not None and self._keep_alive is not None
+        with self._keep_alive.in_use():
+            self.committer(output, batch_id)
 
     def _caught_up(self) -> bool:
         """True when the last finished batch read through the current end of `posts`.

@@ -2,7 +2,7 @@
 
     warm_workers(spark, settings.job)                # once, before the query starts
     keeper = WorkerKeepAlive(spark, settings.job)    # a daemon thread for quiet periods
-    keeper.start(); keeper.touch() after each batch; keeper.stop()
+    keeper.start(); with keeper.in_use(): <run a micro-batch>; keeper.stop()
 
 A Python worker loads the model the first time it runs the parse + embed UDF (seconds with the
 default encoders). ``warm_workers`` runs that UDF on a small static batch with one task per core
@@ -20,6 +20,8 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
@@ -93,6 +95,9 @@ class WorkerKeepAlive:
     def __init__(self, spark: SparkSession, job: JobSettings, interval_s: float = KEEP_ALIVE_S) -> None:
         self.spark, self.job, self.interval_s = spark, job, interval_s
         self._last = time.monotonic()
+        self._busy = 0  # micro-batches running now
+        self.runs = 0  # keep-alive batches run so far
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="python-worker-keep-alive", daemon=True)
 
@@ -103,12 +108,28 @@ class WorkerKeepAlive:
         """A micro-batch just used the workers."""
         self._last = time.monotonic()
 
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Around a micro-batch: no keep-alive batch starts meanwhile (it would take a worker the
+        micro-batch needs, and Spark would start a cold one for it)."""
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self.touch()
+
     def _run(self) -> None:
         while not self._stop.wait(min(5.0, self.interval_s)):
-            if time.monotonic() - self._last < self.interval_s:
+            with self._lock:
+                busy = self._busy > 0
+            if busy or time.monotonic() - self._last < self.interval_s:
                 continue
             try:
                 warm_workers(self.spark, self.job, tasks=1)
+                self.runs += 1
             except Exception as exc:  # the session is going away; the query reports its own errors
                 log.warning("keep-alive batch failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
             self.touch()
