@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 MAX_STARTS = 6  # the supervisor gives up after this many starts of `scout stream`
 RESTART_DELAY_S = 3.0  # the supervisor's pause before a restart
 # The broker stays down until the job exits, at most this long. Losing the broker mid-batch, the
-# job exits 1 once the executors' fetch gives up: "Cannot fetch record for offset N in 120000
-# milliseconds" (Spark's kafkaConsumer.pollTimeoutMs, spark.network.timeout by default), about
-# 160 s after the broker went away.
+# job exits 1 once the executors' Kafka consumer gives up on the batch ("Cannot fetch record for
+# offset N in 120000 milliseconds", or "Timeout of 60000ms expired before the position for
+# partition ... could be determined"): 160-200 s after the broker went away on two busy cores.
 OUTAGE_S = 300.0
 RUN_TIMEOUT_S = 900.0  # the whole supervised run, every restart included
 
