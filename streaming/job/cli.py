@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 def stream(
     ctx: typer.Context,
     until_idle: float | None = typer.Option(
-        None, "--until-idle", min=0.0,
+        None,
+        "--until-idle",
+        min=0.0,
         help="Stop once every post in the topic is processed and none came for this many seconds.",
     ),
 ) -> None:
@@ -34,8 +36,10 @@ def stream(
     job = StreamJob(settings_of(ctx))
 
     def graceful(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping the query after the current batch", signum)
-        job.stop()
+        # Only a flag: stopping from inside the handler would re-enter py4j's socket, which the
+        # main thread is reading in awaitTermination (it failed the job with a RuntimeError).
+        log.info("signal %d: stopping the query", signum)
+        job.request_stop()
 
     signal.signal(signal.SIGTERM, graceful)
     job.start()

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -94,6 +95,7 @@ class StreamJob:
         self.query: StreamingQuery | None = None
         self.committer: BatchCommitter | None = None
         self._keep_alive: WorkerKeepAlive | None = None
+        self._stop_requested = threading.Event()
         self._metrics_server: MetricsServer | None = None
 
     @property
@@ -146,6 +148,9 @@ class StreamJob:
         last_input, seen_batch = time.monotonic(), -1
         try:
             while not self.query.awaitTermination(poll_s):
+                if self._stop_requested.is_set():
+                    log.info("stop requested: stopping the query")
+                    break
                 if until_idle_s is None:
                     continue
                 progress = self.query.lastProgress
@@ -160,6 +165,10 @@ class StreamJob:
             raise self._failure(exc) from exc
         finally:
             self.stop()
+
+    def request_stop(self) -> None:
+        """Ask ``run`` to stop the query and return (safe from a signal handler: only sets a flag)."""
+        self._stop_requested.set()
 
     def stop(self) -> None:
         if self._keep_alive is not None:
