@@ -33,6 +33,7 @@ from typing import Annotated, Any
 import typer
 
 from streaming.bench.report import RESULTS_DIR, BenchReport, emit
+from streaming.bench.run_settings import run_settings
 from streaming.bench.stream_latency import batch_breakdown_ms, phase_key
 
 log = logging.getLogger(__name__)
@@ -112,24 +113,6 @@ class _Commits:
             return [r for _, r in self.reports[count:]]
 
 
-def _settings_for(settings: Any, model_dir: Path, checkpoint: Path) -> Any:
-    import uuid
-
-    from streaming.infra.kafka_admin import ensure_topics, topic_specs
-
-    prefix = f"bench-pipeline-{uuid.uuid4().hex[:8]}"
-    topics = settings.kafka.topics.model_copy(
-        update={name: f"{prefix}.{value}" for name, value in settings.kafka.topics.model_dump().items()}
-    )
-    out = settings.model_copy(update={
-        "kafka": settings.kafka.model_copy(update={"topics": topics}),
-        "spark": settings.spark.model_copy(update={"checkpoint_dir": checkpoint}),
-        "job": settings.job.model_copy(update={"model_dir": model_dir, "metrics_port": 0}),
-    })  # fmt: skip
-    ensure_topics(out.kafka.bootstrap_servers, topic_specs(out.kafka), out.kafka.client_properties)
-    return out
-
-
 def _send(settings: Any, records: list[tuple[bytes, bytes]]) -> None:
     from streaming.infra.kafka_admin import produce
 
@@ -142,7 +125,7 @@ def measure(settings: Any, spark: Any, model_dir: Path, influencers: int, posts:
     from streaming.job.runner import StreamJob
 
     work = Path(tempfile.mkdtemp(prefix="scout-bench-pipeline-"))
-    bench = _settings_for(settings, model_dir, work / "checkpoint")
+    bench = run_settings(settings, "bench-pipeline", work / "checkpoint", model_dir=model_dir)
     commits = _Commits()
     job = StreamJob(bench, spark, on_commit=commits)
     job.start()

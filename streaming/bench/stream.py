@@ -24,7 +24,6 @@ import logging
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ import numpy as np
 import typer
 
 from streaming.bench.report import RESULTS_DIR, BenchReport, emit
+from streaming.bench.run_settings import run_settings
 from streaming.bench.stream_latency import (
     batch_breakdown_ms,
     percentiles,
@@ -134,23 +134,6 @@ class _Progress:
         return time.monotonic()
 
 
-def _bench_settings(settings: Any, checkpoint: Path, model_dir: Path, world: Path) -> Any:
-    from streaming.infra.kafka_admin import ensure_topics, topic_specs
-
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    topics = settings.kafka.topics.model_copy(
-        update={name: f"{prefix}.{value}" for name, value in settings.kafka.topics.model_dump().items()}
-    )
-    bench = settings.model_copy(update={
-        "kafka": settings.kafka.model_copy(update={"topics": topics}),
-        "spark": settings.spark.model_copy(update={"checkpoint_dir": checkpoint}),
-        "job": settings.job.model_copy(update={"model_dir": model_dir, "image_roots": (world.resolve(),),
-                                               "metrics_port": 0}),
-    })  # fmt: skip
-    ensure_topics(bench.kafka.bootstrap_servers, topic_specs(bench.kafka), bench.kafka.client_properties)
-    return bench
-
-
 def run(
     settings: Any,
     world: Path,
@@ -181,7 +164,7 @@ def run(
     encoder_before = bare()
 
     checkpoint = Path(tempfile.mkdtemp(prefix="scout-bench-stream-")) / "checkpoint"
-    bench = _bench_settings(settings, checkpoint, model_dir, world)
+    bench = run_settings(settings, "bench", checkpoint, model_dir=model_dir, image_roots=(world.resolve(),))
     progress = _Progress()
     job = StreamJob(bench, on_commit=progress)
     job.start()

@@ -37,17 +37,7 @@ def published(settings) -> int:
 def test_sigkill_during_replay_then_restart_equals_uninterrupted(
     kafka_broker, tiny_world, random_model, streamed_run, tmp_path
 ) -> None:
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    log.info("kill drill seed %d", seed)
-    settings = topic_settings(
-        kafka_broker,
-        tmp_path / "checkpoint",
-        random_model,
-        tiny_world,
-        **{"spark.max_offsets_per_trigger": 12, "spark.trigger_seconds": 0.5},
-    )
-    config = write_toml(settings, tmp_path / "scout.toml")
+    rng, settings, config = _drill("kill drill", kafka_broker, tmp_path, random_model, tiny_world, 12)
     events = tiny_world.events
 
     head, rest = events[:12], events[12:]
@@ -91,6 +81,16 @@ def test_sigkill_during_replay_then_restart_equals_uninterrupted(
     _assert_equal_to_uninterrupted(settings, streamed_run, tiny_world)
 
 
+def _drill(name: str, broker, tmp_path, model, world, posts_per_batch: int):
+    """A seeded random source (the seed logged), settings with topics and a checkpoint of the
+    drill's own, micro-batches of at most ``posts_per_batch`` every 0.5 s, and their TOML file."""
+    seed = random.randrange(1 << 30)
+    log.info("%s seed %d", name, seed)
+    overrides = {"spark.max_offsets_per_trigger": posts_per_batch, "spark.trigger_seconds": 0.5}
+    settings = topic_settings(broker, tmp_path / "checkpoint", model, world, **overrides)
+    return random.Random(seed), settings, write_toml(settings, tmp_path / "scout.toml")
+
+
 def _paced(settings, events: list) -> None:
     """``events`` into `posts` four at a time, 0.3 s apart."""
     for start in range(0, len(events), 4):
@@ -101,17 +101,7 @@ def _paced(settings, events: list) -> None:
 def test_five_sigkills_during_one_replay_then_restart_equals_uninterrupted(
     kafka_broker, tiny_world, random_model, streamed_run, tmp_path
 ) -> None:
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    log.info("five-kill drill seed %d", seed)
-    settings = topic_settings(
-        kafka_broker,
-        tmp_path / "checkpoint",
-        random_model,
-        tiny_world,
-        **{"spark.max_offsets_per_trigger": 8, "spark.trigger_seconds": 0.5},
-    )
-    config = write_toml(settings, tmp_path / "scout.toml")
+    rng, settings, config = _drill("five-kill drill", kafka_broker, tmp_path, random_model, tiny_world, 8)
     events = tiny_world.events
     kills = 5
     parts = [events[i * len(events) // kills : (i + 1) * len(events) // kills] for i in range(kills)]
