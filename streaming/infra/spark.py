@@ -1,4 +1,4 @@
-"""The SparkSession of the job: Spark's Kafka connector from local jars, RocksDB state, loopback only.
+"""The SparkSession of the job: Spark's Kafka connector from local jars, loopback only.
 
 The connector jars (spark-sql-kafka, its token provider, kafka-clients, commons-pool2) are resolved
 once by Maven (deploy/spark/pom.xml) and listed in ``spark.classpath_file``; the session gets them
@@ -21,7 +21,6 @@ from streaming.errors import JarsMissingError
 
 log = logging.getLogger(__name__)
 
-ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
 
 
 def _pyspark_jar_names() -> set[str]:
@@ -65,10 +64,6 @@ def spark_conf(settings: ScoutSettings) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
-        "spark.sql.streaming.stateStore.providerClass": ROCKSDB_PROVIDER,
-        # Each commit writes the changed keys instead of a RocksDB snapshot (snapshots are made in
-        # the background): about 4x less state commit time per micro-batch here.
-        "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.session.timeZone": "UTC",
     }

@@ -5,7 +5,6 @@
 
 from streaming.state.online_softmax import (
     REFERENCE_EPOCH_S,
-    STATE_DDL,
     STATE_FIELDS,
     AttentionState,
     PostMeta,
@@ -23,7 +22,6 @@ from streaming.state.online_softmax import (
 
 __all__ = [
     "REFERENCE_EPOCH_S",
-    "STATE_DDL",
     "STATE_FIELDS",
     "AttentionState",
     "PostMeta",

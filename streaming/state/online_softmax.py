@@ -44,17 +44,12 @@ from streaming.errors import AttentionStateError, CheckpointMismatchError
 REFERENCE_EPOCH_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z as Unix seconds
 SNIPPET_CHARS = 160
 
-# Columns of the stored state, in order, as a Spark DDL schema (the streaming job's ValueState).
+# The fields of a state as plain values, in order (to_row / from_row).
 STATE_FIELDS: tuple[str, ...] = (
     "n", "m", "z", "s",
     "top_post_id", "top_score", "top_image_uri", "top_caption", "top_ts",
     "model_version",
 )  # fmt: skip
-STATE_DDL = (
-    "n BIGINT, m DOUBLE, z DOUBLE, s ARRAY<DOUBLE>, "
-    "top_post_id ARRAY<STRING>, top_score ARRAY<DOUBLE>, top_image_uri ARRAY<STRING>, "
-    "top_caption ARRAY<STRING>, top_ts ARRAY<DOUBLE>, model_version STRING"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +229,7 @@ def top_posts(state: AttentionState) -> list[dict[str, Any]]:
 
 
 def to_row(state: AttentionState) -> dict[str, Any]:
-    """Plain values in STATE_FIELDS order (lists for arrays): what the state store keeps.
+    """Plain values in STATE_FIELDS order (lists for arrays).
 
     float64 values survive the round trip bit for bit.
     """
