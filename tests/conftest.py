@@ -18,6 +18,7 @@ import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,9 @@ class RunningBroker:
     broker: Any  # streaming.infra.kafka_broker.KafkaBroker
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBroker]:
+@contextmanager
+def running_broker(data_dir: Path) -> Iterator[RunningBroker]:
+    """A KRaft broker on free loopback ports with its data in ``data_dir``, stopped on exit."""
     from streaming.infra.kafka_broker import KafkaBroker
 
     port, controller_port = free_port(), free_port()
@@ -81,7 +83,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBr
         **base_overrides(),
         "broker.port": port,
         "broker.controller_port": controller_port,
-        "broker.data_dir": str(tmp_path_factory.mktemp("kafka")),
+        "broker.data_dir": str(data_dir),
         "broker.heap": "384m",
         "broker.start_timeout_s": 180,  # a busy shared machine can take minutes to start a JVM
         "kafka.bootstrap_servers": f"127.0.0.1:{port}",
@@ -93,6 +95,12 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBr
         yield RunningBroker(broker.bootstrap_servers, settings, broker)
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBroker]:
+    with running_broker(tmp_path_factory.mktemp("kafka")) as running:
+        yield running
 
 
 def _topic_prefix(request: pytest.FixtureRequest) -> str:
@@ -132,10 +140,12 @@ def scout_settings(
         }
         running: RunningBroker | None = request.getfixturevalue("kafka_broker") if broker else None
         if running is not None:
-            values.update({
-                f"broker.{key}": str(value) if isinstance(value, Path) else value
-                for key, value in running.settings.broker.model_dump().items()
-            })
+            values.update(
+                {
+                    f"broker.{key}": str(value) if isinstance(value, Path) else value
+                    for key, value in running.settings.broker.model_dump().items()
+                }
+            )
             values["kafka.bootstrap_servers"] = running.bootstrap_servers
         if unique:
             values.update({f"kafka.topics.{k}": v for k, v in unique_topics().model_dump().items()})
@@ -145,7 +155,8 @@ def scout_settings(
             from streaming.infra import kafka_admin
 
             kafka_admin.ensure_topics(
-                settings.kafka.bootstrap_servers, kafka_admin.topic_specs(settings.kafka),
+                settings.kafka.bootstrap_servers,
+                kafka_admin.topic_specs(settings.kafka),
                 settings.kafka.client_properties,
             )
         return settings

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import RunningBroker, base_overrides, free_port
+from tests.conftest import RunningBroker, running_broker
 from tests.streaming.job.helpers import (
     latest_by_influencer,
     produce,
@@ -48,28 +48,8 @@ RUN_TIMEOUT_S = 900.0  # the whole supervised run, every restart included
 def own_broker(tmp_path: Path) -> Iterator[RunningBroker]:
     """A broker of this test only (free loopback ports, its own data dir), so stopping it harms
     no other test."""
-    from streaming.config import load_settings
-    from streaming.infra.kafka_broker import KafkaBroker
-
-    port, controller_port = free_port(), free_port()
-    while controller_port == port:
-        controller_port = free_port()
-    overrides = {
-        **base_overrides(),
-        "broker.port": port,
-        "broker.controller_port": controller_port,
-        "broker.data_dir": str(tmp_path / "kafka"),
-        "broker.heap": "384m",
-        "broker.start_timeout_s": 180,
-        "kafka.bootstrap_servers": f"127.0.0.1:{port}",
-    }
-    settings = load_settings(None, overrides, environ={})
-    broker = KafkaBroker(settings.broker, settings.kafka)
-    broker.start()
-    try:
-        yield RunningBroker(broker.bootstrap_servers, settings, broker)
-    finally:
-        broker.stop()
+    with running_broker(tmp_path / "kafka") as running:
+        yield running
 
 
 @dataclass

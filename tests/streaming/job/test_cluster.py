@@ -122,21 +122,46 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
                 process.wait()
 
 
-def test_the_job_runs_on_a_standalone_cluster(
-    standalone_cluster, kafka_broker, tiny_world, random_model, streamed_run, tmp_path
-) -> None:
+def _cluster_settings(cluster, app_name: str, broker, tmp_path, model, world):
+    """Settings (and their TOML file) for the job on ``cluster``: one executor core on each worker."""
     settings = topic_settings(
-        kafka_broker,
+        broker,
         tmp_path / "checkpoint",
-        random_model,
-        tiny_world,
+        model,
+        world,
         **{
-            "spark.master": standalone_cluster.master_url,
-            "spark.app_name": "influencer-scout-cluster-test",
+            "spark.master": cluster.master_url,
+            "spark.app_name": app_name,
             "spark.extra_conf": {"spark.executor.memory": "800m", "spark.executor.cores": "1"},
         },
     )
-    config = write_toml(settings, tmp_path / "scout.toml")
+    return settings, write_toml(settings, tmp_path / "scout.toml")
+
+
+def _assert_like_uninterrupted(cluster, app_name: str, settings, streamed_run, world) -> None:
+    """The app ran on both workers; every post is counted once, with the in-process run's profiles."""
+    ours = cluster.completed_app(app_name)
+    assert ours["cores"] == 2, ours  # one executor core on each worker
+    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    reference = streamed_run.profiles
+    assert set(final) == set(reference)
+    assert {name: p["post_count"] for name, p in final.items()} == {
+        name: len(posts) for name, posts in world.posts.items()
+    }
+    for influencer, profile in final.items():
+        assert profile["post_count"] == reference[influencer]["post_count"]
+        assert profile["category"] == reference[influencer]["category"]
+        np.testing.assert_allclose(
+            profile["embedding"], reference[influencer]["embedding"], rtol=0, atol=1e-6
+        )
+
+
+def test_the_job_runs_on_a_standalone_cluster(
+    standalone_cluster, kafka_broker, tiny_world, random_model, streamed_run, tmp_path
+) -> None:
+    settings, config = _cluster_settings(
+        standalone_cluster, "influencer-scout-cluster-test", kafka_broker, tmp_path, random_model, tiny_world
+    )
     produce(settings, tiny_world.events)
     job = start_job(config, tmp_path / "job.log", "--until-idle", "5")
     try:
@@ -145,17 +170,9 @@ def test_the_job_runs_on_a_standalone_cluster(
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
 
-    ours = standalone_cluster.completed_app("influencer-scout-cluster-test")
-    assert ours["cores"] == 2, ours  # one executor core on each worker
-    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
-    reference = streamed_run.profiles
-    assert set(final) == set(reference)
-    for influencer, profile in final.items():
-        assert profile["post_count"] == reference[influencer]["post_count"]
-        assert profile["category"] == reference[influencer]["category"]
-        np.testing.assert_allclose(
-            profile["embedding"], reference[influencer]["embedding"], rtol=0, atol=1e-6
-        )
+    _assert_like_uninterrupted(
+        standalone_cluster, "influencer-scout-cluster-test", settings, streamed_run, tiny_world
+    )
 
 
 def test_submit_sh_runs_the_job_on_a_standalone_cluster(
@@ -166,18 +183,9 @@ def test_submit_sh_runs_the_job_on_a_standalone_cluster(
     import sys
 
     root = Path(__file__).resolve().parents[3]
-    settings = topic_settings(
-        kafka_broker,
-        tmp_path / "checkpoint",
-        random_model,
-        tiny_world,
-        **{
-            "spark.master": standalone_cluster.master_url,
-            "spark.app_name": "influencer-scout-submit-test",
-            "spark.extra_conf": {"spark.executor.memory": "800m", "spark.executor.cores": "1"},
-        },
+    settings, config = _cluster_settings(
+        standalone_cluster, "influencer-scout-submit-test", kafka_broker, tmp_path, random_model, tiny_world
     )
-    config = write_toml(settings, tmp_path / "scout.toml")
     produce(settings, tiny_world.events)
     env = {**os.environ, "PY": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop("SPARK_HOME", None)  # the default: pyspark's own Spark
@@ -196,15 +204,6 @@ def test_submit_sh_runs_the_job_on_a_standalone_cluster(
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
 
-    ours = standalone_cluster.completed_app("influencer-scout-submit-test")
-    assert ours["cores"] == 2, ours
-    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
-    assert {name: p["post_count"] for name, p in final.items()} == {
-        name: len(posts) for name, posts in tiny_world.posts.items()
-    }
-    reference = streamed_run.profiles
-    for influencer, profile in final.items():
-        assert profile["category"] == reference[influencer]["category"]
-        np.testing.assert_allclose(
-            profile["embedding"], reference[influencer]["embedding"], rtol=0, atol=1e-6
-        )
+    _assert_like_uninterrupted(
+        standalone_cluster, "influencer-scout-submit-test", settings, streamed_run, tiny_world
+    )
