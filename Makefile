@@ -14,8 +14,14 @@ test:
 	@bash deploy/bootstrap.sh --system
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup
+# The checks a contributor runs before pushing; CI runs them before the tests.
+SHELL_SCRIPTS := $(wildcard deploy/*.sh deploy/*/*.sh) .ci/run
+
+lint:
+	@bash deploy/bootstrap.sh --system
 	$(PY) -m ruff check streaming training tests
+	$(PY) -m ruff format --check streaming training tests
+	shellcheck $(SHELL_SCRIPTS)
 
 clean:
 	rm -rf build .venv

@@ -5,7 +5,8 @@
 #   2. a small per-clone .venv layered on it, with this clone installed in editable mode,
 #   3. the JVM jars (Kafka broker, Spark's Kafka connector) resolved by Maven into ~/.m2,
 #      with their classpaths written under build/,
-#   4. (with --system) the Debian packages the integration tests drive: prometheus, chromium.
+#   4. (with --system) the Debian packages the integration tests drive (prometheus, chromium) and
+#      the shell linter that `make lint` runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,6 +71,7 @@ if [ "$WITH_SYSTEM" = 1 ]; then
   missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       log "installing Debian packages: ${missing[*]}"

@@ -69,20 +69,42 @@ def _scout(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "streaming.cli", "--config", str(config), *args]
 
 
-def _write_config(path: Path, bootstrap: str, starting_offsets: str, model: Path, world: Path,
-                  work: Path, port: int, metrics_port: int) -> None:
+def _write_config(
+    path: Path,
+    bootstrap: str,
+    starting_offsets: str,
+    model: Path,
+    world: Path,
+    work: Path,
+    port: int,
+    metrics_port: int,
+) -> None:
     def q(value: object) -> str:
         return json.dumps(str(value))
 
-    path.write_text("\n".join([
-        "# Written by `scout demo`: the settings shared by the job, the service and the replay.",
-        "[kafka]", f"bootstrap_servers = {q(bootstrap)}", "",
-        "[spark]", f"checkpoint_dir = {q(work / 'checkpoint')}", "trigger_seconds = 1.0",
-        f"starting_offsets = {q(starting_offsets)}", "",
-        "[job]", f"model_dir = {q(model)}", f"image_roots = [{q(world)}]",
-        f"metrics_port = {metrics_port}", "",
-        "[service]", f"port = {port}", "",
-    ]))
+    path.write_text(
+        "\n".join(
+            [
+                "# Written by `scout demo`: the settings shared by the job, the service and the replay.",
+                "[kafka]",
+                f"bootstrap_servers = {q(bootstrap)}",
+                "",
+                "[spark]",
+                f"checkpoint_dir = {q(work / 'checkpoint')}",
+                "trigger_seconds = 1.0",
+                f"starting_offsets = {q(starting_offsets)}",
+                "",
+                "[job]",
+                f"model_dir = {q(model)}",
+                f"image_roots = [{q(world)}]",
+                f"metrics_port = {metrics_port}",
+                "",
+                "[service]",
+                f"port = {port}",
+                "",
+            ]
+        )
+    )
 
 
 def _run(args: list[str], what: str) -> None:
@@ -151,27 +173,60 @@ def demo(
         shutil.rmtree(work / "checkpoint", ignore_errors=True)
         _write_config(config, kafka.bootstrap_servers, starting, model, world, work, port, metrics_port)
         if dataset is None and not (world / "influencers.txt").exists():
-            _run(_scout(config, "generate", str(world), "--influencers", str(influencers),
-                        "--posts", str(posts), "--seed", "7", "--no-progress"), "generate a world")
+            _run(
+                _scout(
+                    config,
+                    "generate",
+                    str(world),
+                    "--influencers",
+                    str(influencers),
+                    "--posts",
+                    str(posts),
+                    "--seed",
+                    "7",
+                    "--no-progress",
+                ),
+                "generate a world",
+            )
         if not (model / "model.json").exists():
             # a demo-sized world learns in a few epochs at the larger rate (held-out 1.00 against 0.89
             # at the default 5e-4 within 40 epochs, 60 x 40 posts)
-            _run(_scout(config, "train", str(world), "--out", str(model), "--epochs", "40", "--lr", "2e-3",
-                        "--cache-dir", str(work / "features"), "--no-progress"), "train the model")
+            _run(
+                _scout(
+                    config,
+                    "train",
+                    str(world),
+                    "--out",
+                    str(model),
+                    "--epochs",
+                    "40",
+                    "--lr",
+                    "2e-3",
+                    "--cache-dir",
+                    str(work / "features"),
+                    "--no-progress",
+                ),
+                "train the model",
+            )
         children.start("stream", _scout(config, "stream"))
         children.start("serve", _scout(config, "serve"))
         page = f"http://127.0.0.1:{port}/"
         _wait_http(page + "health", 180.0, children)
         replay = _scout(config, "replay", str(world), "--rate", str(rate), "--no-progress")
         children.start("replay", replay)
-        typer.echo("\n".join([
-            f"page:            {page}",
-            f"service metrics: {page}metrics",
-            f"job metrics:     http://127.0.0.1:{metrics_port}/metrics",
-            f"logs:            {logs}",
-            "Ctrl-C stops everything the demo started." if duration == 0
-            else f"running for {duration:.0f}s",
-        ]))
+        typer.echo(
+            "\n".join(
+                [
+                    f"page:            {page}",
+                    f"service metrics: {page}metrics",
+                    f"job metrics:     http://127.0.0.1:{metrics_port}/metrics",
+                    f"logs:            {logs}",
+                    "Ctrl-C stops everything the demo started."
+                    if duration == 0
+                    else f"running for {duration:.0f}s",
+                ]
+            )
+        )
         began = time.monotonic()
         while not interrupted and (duration == 0 or time.monotonic() - began < duration):
             children.check(may_finish=frozenset({"replay"}))

@@ -22,8 +22,16 @@ import typer
 
 log = logging.getLogger(__name__)
 
-MALFORMED_KINDS = ("bad_json", "missing_field", "wrong_type", "caption_too_long", "empty_influencer",
-                   "no_image", "bad_timestamp", "not_an_object")
+MALFORMED_KINDS = (
+    "bad_json",
+    "missing_field",
+    "wrong_type",
+    "caption_too_long",
+    "empty_influencer",
+    "no_image",
+    "bad_timestamp",
+    "not_an_object",
+)
 CATEGORIES = ("beauty", "family", "fashion", "fitness", "food", "interior", "pet", "travel")
 
 
@@ -45,10 +53,16 @@ def demo_events(
         topic = CATEGORIES[i % len(CATEGORIES)]
         influencer = f"{topic}_lover_{i % 25}"
         event: dict[str, Any] = {
-            "schema": 1, "post_id": f"demo-{seed}-{i}", "influencer": influencer,
+            "schema": 1,
+            "post_id": f"demo-{seed}-{i}",
+            "influencer": influencer,
             "ts": f"2024-0{1 + i % 9}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
-            "caption": f"My {topic} moment #{topic}", "hashtags": [topic], "usertags": [],
-            "image_b64": _tiny_png(rng), "likes": rng.randrange(10_000), "comments": rng.randrange(300),
+            "caption": f"My {topic} moment #{topic}",
+            "hashtags": [topic],
+            "usertags": [],
+            "image_b64": _tiny_png(rng),
+            "likes": rng.randrange(10_000),
+            "comments": rng.randrange(300),
             "sponsored": rng.random() < 0.1,
         }
         reason = MALFORMED_KINDS[i % len(MALFORMED_KINDS)] if i >= n_valid else None
@@ -98,22 +112,33 @@ def _run_parse_query(settings, starting_offsets: str, tally: Tally, timeout_s: f
     def sink(batch, batch_id: int) -> None:
         batch.persist()
         dead = dead_letters(batch)
-        (to_dlq_records(dead).write.format("kafka").options(**kafka_options(settings.kafka))
-         .option("topic", settings.kafka.topics.dlq).save())
+        (
+            to_dlq_records(dead)
+            .write.format("kafka")
+            .options(**kafka_options(settings.kafka))
+            .option("topic", settings.kafka.topics.dlq)
+            .save()
+        )
         tally.valid += batch.where("dlq_reason IS NULL").count()
         tally.dead.update(count_reasons(dead))
         tally.batches += 1
         batch.unpersist()
-        log.info("batch %d: %d valid, %d dead letters so far",
-                 batch_id, tally.valid, sum(tally.dead.values()))
+        log.info(
+            "batch %d: %d valid, %d dead letters so far", batch_id, tally.valid, sum(tally.dead.values())
+        )
 
     spark_settings = settings.spark.model_copy(update={"starting_offsets": starting_offsets})
     try:
         with tempfile.TemporaryDirectory(prefix="scout-demo-checkpoint-") as checkpoint:
             raw = read_posts(spark, settings.model_copy(update={"spark": spark_settings}))
             began = time.monotonic()
-            query = (parse_posts(raw, settings.job).writeStream.foreachBatch(sink)
-                     .trigger(availableNow=True).option("checkpointLocation", checkpoint).start())
+            query = (
+                parse_posts(raw, settings.job)
+                .writeStream.foreachBatch(sink)
+                .trigger(availableNow=True)
+                .option("checkpointLocation", checkpoint)
+                .start()
+            )
             finished = query.awaitTermination(timeout_s)
             tally.query_s = time.monotonic() - began
             if not finished:
@@ -145,8 +170,9 @@ def roundtrip(
         start = kafka_admin.end_offsets(bootstrap, topics.posts, settings.kafka.client_properties)
         events = demo_events(valid, malformed, seed, settings.job.max_caption_chars)
         began = time.monotonic()
-        kafka_admin.produce(bootstrap, topics.posts, [(k, v) for k, v, _ in events],
-                            settings.kafka.client_properties)
+        kafka_admin.produce(
+            bootstrap, topics.posts, [(k, v) for k, v, _ in events], settings.kafka.client_properties
+        )
         produce_s = time.monotonic() - began
         tally = Tally()
         _run_parse_query(settings, starting_offsets(topics.posts, start), tally, timeout_s)
@@ -163,8 +189,11 @@ def roundtrip(
         f"parse query: {tally.batches} micro-batches in {tally.query_s:.1f}s",
     ]
     accounted = tally.valid == valid and tally.dead == expected
-    lines.append("every event accounted for" if accounted
-                 else f"MISMATCH: expected {valid} valid and dead letters {dict(expected)}")
+    lines.append(
+        "every event accounted for"
+        if accounted
+        else f"MISMATCH: expected {valid} valid and dead letters {dict(expected)}"
+    )
     typer.echo("\n".join(lines))
     if not accounted:
         raise typer.Exit(1)

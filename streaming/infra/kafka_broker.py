@@ -105,8 +105,12 @@ class KafkaBroker:
                 self._format(java, classpath)
             self._launch(java, classpath)
             self._wait_until_answers()
-            log.info("broker up at %s in %.1fs (log: %s)", self.bootstrap_servers,
-                     time.monotonic() - started, self.log_file)
+            log.info(
+                "broker up at %s in %.1fs (log: %s)",
+                self.bootstrap_servers,
+                time.monotonic() - started,
+                self.log_file,
+            )
         self.create_topics()
         return self.status()
 
@@ -119,8 +123,9 @@ class KafkaBroker:
         log.info("stopping broker pid %d", pid)
         os.kill(pid, signal.SIGTERM)
         if not self._wait_exit(pid, self.settings.stop_timeout_s):
-            log.warning("broker pid %d ignored SIGTERM for %.0fs; killing it",
-                        pid, self.settings.stop_timeout_s)
+            log.warning(
+                "broker pid %d ignored SIGTERM for %.0fs; killing it", pid, self.settings.stop_timeout_s
+            )
             os.kill(pid, signal.SIGKILL)
             if not self._wait_exit(pid, 10.0):
                 raise BrokerError(f"broker pid {pid} survived SIGKILL; check the process table")
@@ -161,9 +166,7 @@ class KafkaBroker:
     def _java(self) -> str:
         java = shutil.which(self.settings.java)
         if java is None:
-            raise BrokerError(
-                f"Java not found ({self.settings.java!r}); install Java 17+ or set broker.java"
-            )
+            raise BrokerError(f"Java not found ({self.settings.java!r}); install Java 17+ or set broker.java")
         return java
 
     def _classpath(self) -> str:
@@ -181,8 +184,10 @@ class KafkaBroker:
 
     def _check_ports(self) -> None:
         host = self.settings.host
-        for name, port in (("broker.port", self.settings.port),
-                           ("broker.controller_port", self.settings.controller_port)):
+        for name, port in (
+            ("broker.port", self.settings.port),
+            ("broker.controller_port", self.settings.controller_port),
+        ):
             if not _port_free(host, port):
                 raise BrokerError(
                     f"{host}:{port} ({name}) is already in use, maybe by another broker; "
@@ -223,8 +228,17 @@ class KafkaBroker:
         log.info("formatting KRaft storage in %s (cluster id %s)", self.log_dir, cluster_id)
         # "--cluster-id=ID", not "-t ID": a random id may begin with "-", which the tool's argument
         # parser would take for an option.
-        command = [java, *self._jvm_options(), "-cp", classpath, STORAGE_TOOL,
-                   "format", f"--cluster-id={cluster_id}", "-c", str(self.properties_file)]
+        command = [
+            java,
+            *self._jvm_options(),
+            "-cp",
+            classpath,
+            STORAGE_TOOL,
+            "format",
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(self.properties_file),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise BrokerError(
@@ -236,8 +250,12 @@ class KafkaBroker:
         command = [java, *self._jvm_options(), "-cp", classpath, MAIN_CLASS, str(self.properties_file)]
         with self.out_file.open("ab") as out:
             self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.data_dir, start_new_session=True,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+                start_new_session=True,
             )
         self.pid_file.write_text(f"{self._process.pid}\n")
         log.info("broker JVM started, pid %d", self._process.pid)
@@ -248,7 +266,9 @@ class KafkaBroker:
 
         try:
             kafka_admin.wait_until_answers(
-                self.bootstrap_servers, self.settings.start_timeout_s, self.kafka.client_properties,
+                self.bootstrap_servers,
+                self.settings.start_timeout_s,
+                self.kafka.client_properties,
                 still_starting,
             )
         except BrokerError as exc:

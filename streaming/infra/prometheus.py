@@ -108,7 +108,10 @@ class PrometheusServer:
         ]
         with self.log_file.open("ab") as out:
             self._process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         log.info("prometheus (pid %d) starting at %s, log %s", self._process.pid, self.url, self.log_file)

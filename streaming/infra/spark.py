@@ -22,7 +22,6 @@ from streaming.errors import JarsMissingError
 log = logging.getLogger(__name__)
 
 
-
 def _pyspark_jar_names() -> set[str]:
     import pyspark
 

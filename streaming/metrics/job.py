@@ -79,41 +79,58 @@ class JobMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.input_rows_per_second = Gauge(
-            "scout_job_input_rows_per_second", "Rows per second arriving, last micro-batch", registry=r)
+            "scout_job_input_rows_per_second", "Rows per second arriving, last micro-batch", registry=r
+        )
         self.processed_rows_per_second = Gauge(
-            "scout_job_processed_rows_per_second", "Rows per second processed, last micro-batch",
-            registry=r)
+            "scout_job_processed_rows_per_second", "Rows per second processed, last micro-batch", registry=r
+        )
         self.input_rows = Counter("scout_job_input_rows", "Rows read from the sources", registry=r)
         self.batches = Counter("scout_job_batches", "Micro-batches completed", registry=r)
         self.batch_duration = Histogram(
-            "scout_job_batch_duration_seconds", "Wall time of a micro-batch (trigger execution)",
-            buckets=BATCH_BUCKETS, registry=r)
+            "scout_job_batch_duration_seconds",
+            "Wall time of a micro-batch (trigger execution)",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
         self.last_batch = Gauge(
-            "scout_job_last_batch_timestamp_seconds", "Unix time the last micro-batch completed",
-            registry=r)
+            "scout_job_last_batch_timestamp_seconds", "Unix time the last micro-batch completed", registry=r
+        )
         self.last_batch_id = Gauge("scout_job_batch_id", "Id of the last completed micro-batch", registry=r)
         self.kafka_lag = Gauge(
-            "scout_job_kafka_lag_records", "Records not yet read, per source partition",
-            ["topic", "partition"], registry=r)
-        self.query_active = Gauge(
-            "scout_job_query_active", "1 while the streaming query runs", registry=r)
+            "scout_job_kafka_lag_records",
+            "Records not yet read, per source partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.query_active = Gauge("scout_job_query_active", "1 while the streaming query runs", registry=r)
         self.query_failures = Counter(
-            "scout_job_query_failures", "Streaming queries that stopped with an error", registry=r)
+            "scout_job_query_failures", "Streaming queries that stopped with an error", registry=r
+        )
         self.dead_letters = Counter(
-            "scout_job_dead_letters", "Events sent to the dead-letter topic", ["reason"], registry=r)
+            "scout_job_dead_letters", "Events sent to the dead-letter topic", ["reason"], registry=r
+        )
         self.reclassifications = Counter(
-            "scout_job_reclassifications", "Influencers whose category changed", registry=r)
+            "scout_job_reclassifications", "Influencers whose category changed", registry=r
+        )
         self.embed_duration = Histogram(
-            "scout_job_embed_batch_duration_seconds", "Time to embed one batch of posts",
-            buckets=EMBED_BUCKETS, registry=r)
+            "scout_job_embed_batch_duration_seconds",
+            "Time to embed one batch of posts",
+            buckets=EMBED_BUCKETS,
+            registry=r,
+        )
         self.embedded_posts = Counter("scout_job_embedded_posts", "Posts embedded", registry=r)
         self.state_stage_duration = Histogram(
-            "scout_job_state_stage_seconds", "State stage time of one micro-batch (fold and store commit)",
-            buckets=EMBED_BUCKETS, registry=r)
+            "scout_job_state_stage_seconds",
+            "State stage time of one micro-batch (fold and store commit)",
+            buckets=EMBED_BUCKETS,
+            registry=r,
+        )
         self.state_updates = Counter(
-            "scout_job_state_updated_influencers", "Influencer states updated", registry=r)
+            "scout_job_state_updated_influencers", "Influencer states updated", registry=r
+        )
         self.state_influencers = Gauge(
-            "scout_job_state_influencers", "Influencers held in the job's state store", registry=r)
+            "scout_job_state_influencers", "Influencers held in the job's state store", registry=r
+        )
         self._reasons: set[str] = set()
         self._lock = threading.Lock()
 

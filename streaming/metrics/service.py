@@ -25,28 +25,43 @@ class ServiceMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.request_duration = Histogram(
-            "scout_service_request_duration_seconds", "Time to the first response byte, by route",
-            ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+            "scout_service_request_duration_seconds",
+            "Time to the first response byte, by route",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.profiles = Gauge("scout_service_profiles", "Influencer profiles materialised", registry=r)
         self.profile_events = Counter(
-            "scout_service_profile_events", "Profile events applied to the store", registry=r)
+            "scout_service_profile_events", "Profile events applied to the store", registry=r
+        )
         self.rejected_events = Counter(
-            "scout_service_rejected_events", "Events that failed parsing or the schema, not applied",
-            ["stream", "reason"], registry=r)
+            "scout_service_rejected_events",
+            "Events that failed parsing or the schema, not applied",
+            ["stream", "reason"],
+            registry=r,
+        )
         self.index_vectors = Gauge(
-            "scout_service_index_vectors", "Vectors in the service's similarity indexes", registry=r)
+            "scout_service_index_vectors", "Vectors in the service's similarity indexes", registry=r
+        )
         self.consumer_lag = Gauge(
-            "scout_service_consumer_lag_records", "Records the materialiser has not read yet",
-            ["stream"], registry=r)
+            "scout_service_consumer_lag_records",
+            "Records the materialiser has not read yet",
+            ["stream"],
+            registry=r,
+        )
         self.caught_up = Gauge(
-            "scout_service_caught_up", "1 once the profiles topic was read up to its end", registry=r)
+            "scout_service_caught_up", "1 once the profiles topic was read up to its end", registry=r
+        )
         self.reclassifications = Counter(
-            "scout_service_reclassifications", "Reclassification events received for the feed",
-            registry=r)
+            "scout_service_reclassifications", "Reclassification events received for the feed", registry=r
+        )
         self.feed_clients = Gauge("scout_service_feed_clients", "Open live-feed streams", registry=r)
         self.feed_dropped = Counter(
-            "scout_service_feed_dropped_events", "Feed events dropped for clients too slow to read",
-            registry=r)
+            "scout_service_feed_dropped_events",
+            "Feed events dropped for clients too slow to read",
+            registry=r,
+        )
         for stream in STREAMS:
             self.consumer_lag.labels(stream).set(0)
 

@@ -112,8 +112,9 @@ class Materialiser:
 
     def _disconnected(self, exc: Exception) -> None:
         if self.connected or self.last_error is None:
-            log.warning("materialiser cannot read from Kafka at %s (%s); retrying",
-                        self.kafka.bootstrap_servers, exc)
+            log.warning(
+                "materialiser cannot read from Kafka at %s (%s); retrying", self.kafka.bootstrap_servers, exc
+            )
         self.connected = False
         self.last_error = str(exc)
 
@@ -203,8 +204,14 @@ class Materialiser:
 
     def _rejected(self, stream: str, record: ConsumerRecord, exc: RejectedEvent) -> None:
         self.metrics.rejected_events.labels(stream, exc.reason).inc()
-        log.warning("%s record at %s[%d]@%d not applied: %s",
-                    stream, record.topic, record.partition, record.offset, exc)
+        log.warning(
+            "%s record at %s[%d]@%d not applied: %s",
+            stream,
+            record.topic,
+            record.partition,
+            record.offset,
+            exc,
+        )
 
     def _apply_profile(self, record: ConsumerRecord) -> None:
         if record.value is None:  # tombstone: the influencer is gone

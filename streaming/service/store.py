@@ -196,7 +196,7 @@ class ProfileStore:
         }
         matching.sort(key=lambda p: p.influencer)  # ties in the sort key: by name, ascending
         matching.sort(key=keys[sort], reverse=descending)
-        return len(matching), matching[offset:offset + limit]
+        return len(matching), matching[offset : offset + limit]
 
     def categories(self) -> dict[str, int]:
         """Category -> influencers currently in it."""
@@ -222,9 +222,9 @@ class ProfileStore:
             hits = index.search(vector[None, :].astype(np.float32), k)[0]
             return self._resolve(hits)[:k]
 
-    def _resolve(self, hits: Sequence[tuple[str, float]], exclude: str | None = None) -> list[
-        tuple[Profile, float]
-    ]:
+    def _resolve(
+        self, hits: Sequence[tuple[str, float]], exclude: str | None = None
+    ) -> list[tuple[Profile, float]]:
         out = []
         for name, score in hits:
             profile = self._profiles.get(name)

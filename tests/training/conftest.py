@@ -48,7 +48,13 @@ def tiny_feature_config(feature_cache: Path) -> FeatureConfig:
 @pytest.fixture(scope="session")
 def tiny_train_config() -> TrainConfig:
     return TrainConfig(
-        window=8, hidden_dim=32, attention_dim=16, head_hidden_dim=16, max_epochs=40, patience=8, lr=2e-3,
+        window=8,
+        hidden_dim=32,
+        attention_dim=16,
+        head_hidden_dim=16,
+        max_epochs=40,
+        patience=8,
+        lr=2e-3,
         device="cpu",
     )  # a tiny world learns in a few epochs at the larger rate
 

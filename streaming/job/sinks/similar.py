@@ -76,18 +76,21 @@ class SimilarSink(Sink):
         self.categories.update(zip(ids, profiles["category"], strict=True))
         found = self.index.neighbours_of(ids, self.k)  # one batched search
         for row, neighbours in zip(profiles.itertuples(index=False), found, strict=True):
-            self._out.send(row.influencer, {
-                "schema": SCHEMA_VERSION,
-                "influencer": row.influencer,
-                "neighbours": [
-                    {"influencer": other, "score": float(score), "category": self.categories.get(other)}
-                    for other, score in neighbours
-                ],
-                "model_version": self.model_version,
-                "event_time": iso_time(row.event_time),
-                "processing_time": iso_time(row.processing_time),
-                "batch_id": int(batch.batch_id),
-            })
+            self._out.send(
+                row.influencer,
+                {
+                    "schema": SCHEMA_VERSION,
+                    "influencer": row.influencer,
+                    "neighbours": [
+                        {"influencer": other, "score": float(score), "category": self.categories.get(other)}
+                        for other, score in neighbours
+                    ],
+                    "model_version": self.model_version,
+                    "event_time": iso_time(row.event_time),
+                    "processing_time": iso_time(row.processing_time),
+                    "batch_id": int(batch.batch_id),
+                },
+            )
         return len(profiles)
 
     def flush(self) -> None:

@@ -26,9 +26,15 @@ def new_broker(tmp_path: Path, free_port, project_overrides) -> Callable[..., Ka
     """``new_broker(**dotted_overrides)`` -> a KafkaBroker of its own (not started) on free ports."""
 
     def make(**extra: object) -> KafkaBroker:
-        overrides = {**project_overrides, "broker.port": free_port(), "broker.controller_port": free_port(),
-                     "broker.data_dir": str(tmp_path / "kafka"), "broker.heap": "256m",
-                     "broker.start_timeout_s": 180, **extra}
+        overrides = {
+            **project_overrides,
+            "broker.port": free_port(),
+            "broker.controller_port": free_port(),
+            "broker.data_dir": str(tmp_path / "kafka"),
+            "broker.heap": "256m",
+            "broker.start_timeout_s": 180,
+            **extra,
+        }
         settings = load_settings(None, overrides, environ={})
         return KafkaBroker(settings.broker, settings.kafka)
 

@@ -59,9 +59,14 @@ def test_dashboard_and_alerts_use_only_exported_metrics() -> None:
     families = {m.name for r in (JobMetrics().registry, ServiceMetrics().registry) for m in r.collect()}
     suffixes = ("", "_total", "_bucket", "_count", "_sum")
     missing = {f for f in families if not any(f + suffix in shown for suffix in suffixes)}
-    assert missing == {"scout_job_batch_id", "scout_job_input_rows", "scout_job_batches",
-                       "scout_job_query_failures", "scout_service_profile_events",
-                       "scout_service_caught_up"}, sorted(missing)
+    assert missing == {
+        "scout_job_batch_id",
+        "scout_job_input_rows",
+        "scout_job_batches",
+        "scout_job_query_failures",
+        "scout_service_profile_events",
+        "scout_service_caught_up",
+    }, sorted(missing)
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     assert all(p["datasource"]["uid"] == "${datasource}" for p in dashboard["panels"] if p["type"] != "row")
@@ -73,8 +78,16 @@ def test_every_metric_follows_the_naming_rules() -> None:
             assert metric.name.startswith(("scout_job_", "scout_service_")), metric.name
             assert not re.search(r"_(ms|milliseconds|kb|mb|percent)$", metric.name), metric.name
             for sample in metric.samples:
-                assert set(sample.labels) <= {"topic", "partition", "reason", "stream", "method", "route",
-                                              "status", "le"}, (metric.name, sample.labels)
+                assert set(sample.labels) <= {
+                    "topic",
+                    "partition",
+                    "reason",
+                    "stream",
+                    "method",
+                    "route",
+                    "status",
+                    "le",
+                }, (metric.name, sample.labels)
 
 
 @needs_promtool
@@ -84,8 +97,9 @@ def test_promtool_accepts_config_and_rules_and_their_unit_tests() -> None:
         ["check", "rules", "alerts.yml"],
         ["test", "rules", "alerts_test.yml"],
     ):
-        result = subprocess.run(["promtool", *args], cwd=PROMETHEUS_DIR, capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            ["promtool", *args], cwd=PROMETHEUS_DIR, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, f"promtool {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
 
 
@@ -118,13 +132,18 @@ def test_real_prometheus_sees_service_and_job_series_move(
     prometheus = PrometheusServer(tmp_path / "prometheus", port=free_port())
     try:
         prometheus.start(
-            [ScrapeTarget("scout-job", f"127.0.0.1:{job_server.port}"),
-             ScrapeTarget("scout-service", f"127.0.0.1:{service.port}")],
+            [
+                ScrapeTarget("scout-job", f"127.0.0.1:{job_server.port}"),
+                ScrapeTarget("scout-service", f"127.0.0.1:{service.port}"),
+            ],
             scrape_interval_s=0.5,
             rule_files=[PROMETHEUS_DIR / "alerts.yml"],
         )
-        wait_for(lambda: all(t["health"] == "up" for t in prometheus.targets())
-                 and len(prometheus.targets()) == 2, 30, "both targets up")
+        wait_for(
+            lambda: all(t["health"] == "up" for t in prometheus.targets()) and len(prometheus.targets()) == 2,
+            30,
+            "both targets up",
+        )
         rules = {rule["name"] for rule in prometheus.rules()}
         assert rules >= {"ScoutJobDown", "ScoutNoBatches", "ScoutDeadLetterRate", "ScoutKafkaLagGrowing"}
 

@@ -132,7 +132,13 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         device="cpu",
     )
     train = TrainConfig(
-        hidden_dim=32, attention_dim=16, head_hidden_dim=16, max_epochs=40, window=10, lr=2e-3, patience=8,
+        hidden_dim=32,
+        attention_dim=16,
+        head_hidden_dim=16,
+        max_epochs=40,
+        window=10,
+        lr=2e-3,
+        patience=8,
         device="cpu",
     )
     _, metrics = train_model(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 import time
 from datetime import datetime
@@ -19,16 +20,24 @@ from streaming.infra.spark import kafka_options
 from streaming.job.parse import dead_letters, parse_posts, read_posts, to_dlq_records, valid_posts
 
 pytestmark = pytest.mark.integration
+log = logging.getLogger(__name__)
 
 N_VALID, N_EACH_BAD = 1000, 20
 
 
 def valid_event(i: int) -> dict[str, Any]:
     return {
-        "schema": 1, "post_id": f"p{i:05d}", "influencer": f"user{i % 37}",
-        "ts": f"2019-05-{1 + i % 28:02d}T12:{i % 60:02d}:00Z", "caption": f"post {i} #travel",
-        "hashtags": ["travel"], "usertags": [], "image_uri": f"/data/images/user{i % 37}/{i}.jpg",
-        "likes": i, "comments": i % 7, "sponsored": i % 5 == 0,
+        "schema": 1,
+        "post_id": f"p{i:05d}",
+        "influencer": f"user{i % 37}",
+        "ts": f"2019-05-{1 + i % 28:02d}T12:{i % 60:02d}:00Z",
+        "caption": f"post {i} #travel",
+        "hashtags": ["travel"],
+        "usertags": [],
+        "image_uri": f"/data/images/user{i % 37}/{i}.jpg",
+        "likes": i,
+        "comments": i % 7,
+        "sponsored": i % 5 == 0,
     }
 
 
@@ -54,38 +63,55 @@ def test_every_event_comes_out_once_valid_or_dead_lettered_with_its_reason(scout
     settings = scout_settings(unique=True, spark__max_offsets_per_trigger=600)
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
     records = [(f"user{i % 37}".encode(), json.dumps(valid_event(i)).encode(), None) for i in range(N_VALID)]
-    records += [(b"someone", bad_event(reason, i), reason)
-                for reason in BAD_REASONS for i in range(N_EACH_BAD)]
+    records += [
+        (b"someone", bad_event(reason, i), reason) for reason in BAD_REASONS for i in range(N_EACH_BAD)
+    ]
     random.Random(7).shuffle(records)
     sent = kafka_admin.produce(bootstrap, topics.posts, [(key, value) for key, value, _ in records])
-    expected_dlq = {(meta.partition, meta.offset): (key, value, reason)
-                    for meta, (key, value, reason) in zip(sent, records, strict=True) if reason}
+    expected_dlq = {
+        (meta.partition, meta.offset): (key, value, reason)
+        for meta, (key, value, reason) in zip(sent, records, strict=True)
+        if reason
+    }
 
     seen_valid: list[tuple[str, int, int]] = []
     batch_ids: list[int] = []
 
     def sink(batch, batch_id: int) -> None:
         batch.persist()
-        seen_valid.extend((row.post_id, row.source_partition, row.source_offset)
-                          for row in valid_posts(batch).select("post_id", "source_partition",
-                                                               "source_offset").collect())
-        (to_dlq_records(dead_letters(batch)).write.format("kafka")
-         .options(**kafka_options(settings.kafka)).option("topic", topics.dlq).save())
+        seen_valid.extend(
+            (row.post_id, row.source_partition, row.source_offset)
+            for row in valid_posts(batch).select("post_id", "source_partition", "source_offset").collect()
+        )
+        (
+            to_dlq_records(dead_letters(batch))
+            .write.format("kafka")
+            .options(**kafka_options(settings.kafka))
+            .option("topic", topics.dlq)
+            .save()
+        )
         batch.unpersist()
         batch_ids.append(batch_id)
 
     started = time.monotonic()
-    query = (parse_posts(read_posts(spark, settings), settings.job).writeStream
-             .foreachBatch(sink).trigger(availableNow=True)
-             .option("checkpointLocation", str(settings.spark.checkpoint_dir)).start())
+    query = (
+        parse_posts(read_posts(spark, settings), settings.job)
+        .writeStream.foreachBatch(sink)
+        .trigger(availableNow=True)
+        .option("checkpointLocation", str(settings.spark.checkpoint_dir))
+        .start()
+    )
     assert query.awaitTermination(240), "the parse query did not finish in 240 s"
     assert query.exception() is None
     elapsed = time.monotonic() - started
 
     # All 1,000 valid posts, each once, with the position they were written at.
     assert sorted(post_id for post_id, _, _ in seen_valid) == [f"p{i:05d}" for i in range(N_VALID)]
-    valid_positions = {(meta.partition, meta.offset)
-                       for meta, (_, _, reason) in zip(sent, records, strict=True) if not reason}
+    valid_positions = {
+        (meta.partition, meta.offset)
+        for meta, (_, _, reason) in zip(sent, records, strict=True)
+        if not reason
+    }
     assert {(p, o) for _, p, o in seen_valid} == valid_positions
     assert len(batch_ids) >= 2, f"maxOffsetsPerTrigger=600 over 1,100 records gave batches {batch_ids}"
 
@@ -106,16 +132,23 @@ def test_every_event_comes_out_once_valid_or_dead_lettered_with_its_reason(scout
         assert base64.b64decode(letter["original_b64"]) == value
         assert record.key == key
     assert set(found) == set(expected_dlq)
-    print(f"parse query: {N_VALID + len(expected_dlq)} events in {elapsed:.1f}s, "  # noqa: T201
-          f"{len(batch_ids)} micro-batches")
+    log.info(
+        "parse query: %d events in %.1fs, %d micro-batches",
+        N_VALID + len(expected_dlq),
+        elapsed,
+        len(batch_ids),
+    )
 
 
 def test_parse_on_a_batch_frame_keeps_value_only_where_asked_and_dead_letters_null_values(spark):
-    rows = [(b"anna", json.dumps(valid_event(1)).encode(), "posts", 0, 10, datetime(2026, 1, 2, 3, 4, 5)),
-            (b"bob", b"[]", "posts", 1, 11, datetime(2026, 1, 2, 3, 4, 6)),
-            (None, None, "posts", 1, 12, datetime(2026, 1, 2, 3, 4, 7))]
+    rows = [
+        (b"anna", json.dumps(valid_event(1)).encode(), "posts", 0, 10, datetime(2026, 1, 2, 3, 4, 5)),
+        (b"bob", b"[]", "posts", 1, 11, datetime(2026, 1, 2, 3, 4, 6)),
+        (None, None, "posts", 1, 12, datetime(2026, 1, 2, 3, 4, 7)),
+    ]
     raw = spark.createDataFrame(
-        rows, "key binary, value binary, topic string, partition int, offset long, timestamp timestamp")
+        rows, "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
+    )
     parsed = {row.source_offset: row for row in parse_posts(raw, JobSettings()).collect()}
     assert parsed[10].dlq_reason is None and parsed[10].value is None and parsed[10].post_id == "p00001"
     assert parsed[10].hashtags == ["travel"] and parsed[10].sponsored is False
@@ -124,15 +157,42 @@ def test_parse_on_a_batch_frame_keeps_value_only_where_asked_and_dead_letters_nu
     kept = parse_posts(raw, JobSettings(), keep_values=True).where("source_offset = 10").collect()
     assert kept[0].value == rows[0][1]
     assert valid_posts(parse_posts(raw, JobSettings())).columns == [
-        "schema", "post_id", "influencer", "ts", "caption", "hashtags", "usertags", "image_uri",
-        "image_path", "image_b64", "likes", "comments", "sponsored", "key", "source_topic",
-        "source_partition", "source_offset", "source_timestamp"]
-    letters = {json.loads(row.value)["source_offset"]: (row.key, json.loads(row.value))
-               for row in to_dlq_records(dead_letters(parse_posts(raw, JobSettings()))).collect()}
+        "schema",
+        "post_id",
+        "influencer",
+        "ts",
+        "caption",
+        "hashtags",
+        "usertags",
+        "image_uri",
+        "image_path",
+        "image_b64",
+        "likes",
+        "comments",
+        "sponsored",
+        "key",
+        "source_topic",
+        "source_partition",
+        "source_offset",
+        "source_timestamp",
+    ]
+    letters = {
+        json.loads(row.value)["source_offset"]: (row.key, json.loads(row.value))
+        for row in to_dlq_records(dead_letters(parse_posts(raw, JobSettings()))).collect()
+    }
     assert letters[11][0] == b"bob" and letters[11][1]["original_b64"] == base64.b64encode(b"[]").decode()
     assert letters[11][1]["source_timestamp"] == "2026-01-02T03:04:06.000Z"
-    assert letters[12] == (None, {
-        "schema": 1, "stage": "parse", "reason": "bad_json",
-        "detail": "the record has no value (a tombstone)", "source_topic": "posts",
-        "source_partition": 1, "source_offset": 12,
-        "source_timestamp": "2026-01-02T03:04:07.000Z", "original_b64": None})
+    assert letters[12] == (
+        None,
+        {
+            "schema": 1,
+            "stage": "parse",
+            "reason": "bad_json",
+            "detail": "the record has no value (a tombstone)",
+            "source_topic": "posts",
+            "source_partition": 1,
+            "source_offset": 12,
+            "source_timestamp": "2026-01-02T03:04:07.000Z",
+            "original_b64": None,
+        },
+    )

@@ -26,13 +26,15 @@ KAFKA_PROGRESS = {
         {"numRowsTotal": 30, "memoryUsedBytes": 4096},
         {"numRowsTotal": 5, "memoryUsedBytes": 1024},
     ],
-    "sources": [{
-        "description": "KafkaV2[Subscribe[posts]]",
-        "startOffset": {"posts": {"0": 10, "1": 20}},
-        "endOffset": {"posts": {"0": 70, "1": 80}},
-        "latestOffset": {"posts": {"0": 100, "1": 80}},
-        "numInputRows": 120,
-    }],
+    "sources": [
+        {
+            "description": "KafkaV2[Subscribe[posts]]",
+            "startOffset": {"posts": {"0": 10, "1": 20}},
+            "endOffset": {"posts": {"0": 70, "1": 80}},
+            "latestOffset": {"posts": {"0": 100, "1": 80}},
+            "numInputRows": 120,
+        }
+    ],
 }
 
 
@@ -105,8 +107,11 @@ def test_listener_follows_a_real_streaming_query(spark: Any) -> None:
         rows = spark.readStream.format("rate").option("rowsPerSecond", 20).load()
         counts = rows.groupBy((F.col("value") % 3).alias("bucket")).count()
         query = (
-            counts.writeStream.format("memory").queryName("scout_metrics_probe").outputMode("update")
-            .trigger(processingTime="500 milliseconds").start()
+            counts.writeStream.format("memory")
+            .queryName("scout_metrics_probe")
+            .outputMode("update")
+            .trigger(processingTime="500 milliseconds")
+            .start()
         )
         r = metrics.registry
         deadline = time.monotonic() + 90

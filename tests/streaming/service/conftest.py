@@ -25,13 +25,17 @@ def image_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def api_settings(image_root: Path) -> ScoutSettings:
-    return load_settings(None, {
-        "service.materialise": False,
-        "service.load_model": False,
-        "service.max_k": 5,
-        "service.page_size_max": 6,
-        "job.image_roots": [str(image_root)],
-    }, environ={})
+    return load_settings(
+        None,
+        {
+            "service.materialise": False,
+            "service.load_model": False,
+            "service.max_k": 5,
+            "service.page_size_max": 6,
+            "job.image_roots": [str(image_root)],
+        },
+        environ={},
+    )
 
 
 @pytest.fixture
@@ -65,15 +69,30 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.manual_seed(0)
     cnn = CompactCNN(CompactCNNConfig(image_size=32, width=8, feature_dim=16, num_classes=len(LABELS)))
-    profiler = PostAttentiveProfiler(ProfilerConfig(
-        feature_dim=16 + 384, num_classes=len(LABELS), hidden_dim=16, attention_dim=8, head_hidden_dim=16,
-    ))
+    profiler = PostAttentiveProfiler(
+        ProfilerConfig(
+            feature_dim=16 + 384,
+            num_classes=len(LABELS),
+            hidden_dim=16,
+            attention_dim=8,
+            head_hidden_dim=16,
+        )
+    )
     folder = tmp_path_factory.mktemp("tiny-model")
-    save_model(folder, ModelParts(
-        profiler=profiler, labels=LABELS, modalities=("image", "text"), window=8,
-        text=TextEncoderConfig(), text_dim=384,
-        image=ImageEncoderConfig(backbone="compact_cnn"), image_dim=16, image_state=cnn.state_dict(),
-    ))
+    save_model(
+        folder,
+        ModelParts(
+            profiler=profiler,
+            labels=LABELS,
+            modalities=("image", "text"),
+            window=8,
+            text=TextEncoderConfig(),
+            text_dim=384,
+            image=ImageEncoderConfig(backbone="compact_cnn"),
+            image_dim=16,
+            image_state=cnn.state_dict(),
+        ),
+    )
     return folder
 
 
@@ -82,4 +101,3 @@ def tiny_model(tiny_model_dir: Path) -> Any:
     from training.model_dir import load_model
 
     return load_model(tiny_model_dir, device="cpu")
-

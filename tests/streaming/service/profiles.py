@@ -56,9 +56,17 @@ def profile_event(
         "probabilities": {category: confidence, **dict.fromkeys(others, rest)},
         "embedding": [float(x) for x in embedding],
         "post_count": post_count,
-        "top_posts": top_posts if top_posts is not None else [
-            {"post_id": f"{influencer}-p1", "score": 2.0, "weight": 0.6, "caption": f"{category} day",
-             "image_uri": None, "ts": iso(processing_time - timedelta(hours=1))},
+        "top_posts": top_posts
+        if top_posts is not None
+        else [
+            {
+                "post_id": f"{influencer}-p1",
+                "score": 2.0,
+                "weight": 0.6,
+                "caption": f"{category} day",
+                "image_uri": None,
+                "ts": iso(processing_time - timedelta(hours=1)),
+            },
         ],
         "model_version": model_version,
         "event_time": iso(processing_time - timedelta(minutes=5)),
@@ -80,16 +88,27 @@ def cluster_events(image_uri: str | None = None) -> list[dict[str, Any]]:
         for i in range(PER_CATEGORY):
             name = f"{category}_{i}"
             posts = [
-                {"post_id": f"{name}-p{j}", "score": 3.0 - j, "weight": round(0.5 / (j + 1), 3),
-                 "caption": f"{category} post {j} of {name}", "image_uri": image_uri,
-                 "ts": iso(T0 - timedelta(days=j))}
+                {
+                    "post_id": f"{name}-p{j}",
+                    "score": 3.0 - j,
+                    "weight": round(0.5 / (j + 1), 3),
+                    "caption": f"{category} post {j} of {name}",
+                    "image_uri": image_uri,
+                    "ts": iso(T0 - timedelta(days=j)),
+                }
                 for j in range(3)
             ]
-            events.append(profile_event(
-                name, category, direction + 0.05 * rng.standard_normal(DIM),
-                confidence=0.5 + 0.1 * i, post_count=5 + 3 * i + c, top_posts=posts,
-                processing_time=T0 + timedelta(minutes=c * PER_CATEGORY + i),
-            ))
+            events.append(
+                profile_event(
+                    name,
+                    category,
+                    direction + 0.05 * rng.standard_normal(DIM),
+                    confidence=0.5 + 0.1 * i,
+                    post_count=5 + 3 * i + c,
+                    top_posts=posts,
+                    processing_time=T0 + timedelta(minutes=c * PER_CATEGORY + i),
+                )
+            )
     return events
 
 

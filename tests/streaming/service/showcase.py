@@ -23,36 +23,81 @@ MOVER = "wander.ines"
 
 # name -> (category, captions of the top posts)
 SHOWCASE = {
-    "anna.bakes": ("food", [
-        "Sourdough, day three: finally an open crumb", "Ricotta pancakes for a slow Sunday",
-        "Market haul: figs, burrata and basil"]),
-    "luca_eats": ("food", [
-        "Fresh tagliatelle with brown butter and sage", "Street tacos in the old town",
-        "Tomato season means panzanella"]),
-    "the.spice.table": ("food", [
-        "Toasting cumin and coriander for the dal", "A table for twelve, mostly curry",
-        "Lime pickle, six weeks in"]),
-    "trail_tom": ("travel", [
-        "Sunrise over the Dolomites from the hut", "Night train to Vienna, cabin 4",
-        "Packing list for two weeks with one bag"]),
-    MOVER: ("travel", [
-        "Lost in the blue streets of Chefchaouen", "Island hopping on the slow ferry",
-        "The best coffee in Lisbon is up 200 steps"]),
-    "nomad.kai": ("travel", [
-        "Cold plunge in a fjord at 6am", "Desert camp under a full moon",
-        "Markets of Hanoi before breakfast"]),
-    "mia.moves": ("fitness", [
-        "Deadlift PR: 120 kg", "Mobility routine for desk days", "Rest day walk, 12k steps"]),
-    "coach.ben": ("fitness", [
-        "Interval Tuesday: 10 x 400 m", "Meal prep for a heavy training week",
-        "Why I stopped skipping leg day"]),
-    "glow.by.sara": ("beauty", [
-        "Five-minute morning skincare", "Testing three new lipsticks",
-        "Sunscreen under makeup, the honest review"]),
+    "anna.bakes": (
+        "food",
+        [
+            "Sourdough, day three: finally an open crumb",
+            "Ricotta pancakes for a slow Sunday",
+            "Market haul: figs, burrata and basil",
+        ],
+    ),
+    "luca_eats": (
+        "food",
+        [
+            "Fresh tagliatelle with brown butter and sage",
+            "Street tacos in the old town",
+            "Tomato season means panzanella",
+        ],
+    ),
+    "the.spice.table": (
+        "food",
+        [
+            "Toasting cumin and coriander for the dal",
+            "A table for twelve, mostly curry",
+            "Lime pickle, six weeks in",
+        ],
+    ),
+    "trail_tom": (
+        "travel",
+        [
+            "Sunrise over the Dolomites from the hut",
+            "Night train to Vienna, cabin 4",
+            "Packing list for two weeks with one bag",
+        ],
+    ),
+    MOVER: (
+        "travel",
+        [
+            "Lost in the blue streets of Chefchaouen",
+            "Island hopping on the slow ferry",
+            "The best coffee in Lisbon is up 200 steps",
+        ],
+    ),
+    "nomad.kai": (
+        "travel",
+        [
+            "Cold plunge in a fjord at 6am",
+            "Desert camp under a full moon",
+            "Markets of Hanoi before breakfast",
+        ],
+    ),
+    "mia.moves": (
+        "fitness",
+        ["Deadlift PR: 120 kg", "Mobility routine for desk days", "Rest day walk, 12k steps"],
+    ),
+    "coach.ben": (
+        "fitness",
+        [
+            "Interval Tuesday: 10 x 400 m",
+            "Meal prep for a heavy training week",
+            "Why I stopped skipping leg day",
+        ],
+    ),
+    "glow.by.sara": (
+        "beauty",
+        [
+            "Five-minute morning skincare",
+            "Testing three new lipsticks",
+            "Sunscreen under makeup, the honest review",
+        ],
+    ),
     "lumi.looks": ("beauty", ["Soft glam for a winter wedding", "My everyday brows", "Retinol, slowly"]),
 }
 PALETTE = {
-    "food": (232, 140, 60), "travel": (60, 130, 210), "fitness": (60, 170, 110), "beauty": (215, 90, 150),
+    "food": (232, 140, 60),
+    "travel": (60, 130, 210),
+    "fitness": (60, 170, 110),
+    "beauty": (215, 90, 150),
 }
 _DIRECTIONS = {c: np.random.default_rng(i).standard_normal(DIM) for i, c in enumerate(PALETTE)}
 
@@ -77,10 +122,16 @@ def _posts(image_root: Path, name: str, items: list[tuple[str, str]], seed: int)
     for j, (category, caption) in enumerate(items):
         path = image_root / f"{name}-{seed}-{j}.jpg"
         post_image(path, category, seed=seed * 10 + j)
-        posts.append({
-            "post_id": f"{name}-{seed}-{j}", "score": 2.5 - 0.6 * j, "weight": round(0.42 / (j + 1), 3),
-            "caption": caption, "image_uri": path.as_uri(), "ts": iso(T0 - timedelta(days=3 * j)),
-        })
+        posts.append(
+            {
+                "post_id": f"{name}-{seed}-{j}",
+                "score": 2.5 - 0.6 * j,
+                "weight": round(0.42 / (j + 1), 3),
+                "caption": caption,
+                "image_uri": path.as_uri(),
+                "ts": iso(T0 - timedelta(days=3 * j)),
+            }
+        )
     return posts
 
 
@@ -105,8 +156,12 @@ def showcase_profiles(image_root: Path) -> list[Record]:
     records = []
     for n, (name, (category, captions)) in enumerate(SHOWCASE.items()):
         event = profile_event(
-            name, category, _DIRECTIONS[category] + 0.35 * rng.standard_normal(DIM),
-            confidence=0.62 + 0.03 * (n % 5), post_count=40 + 7 * n, model_version=MODEL_VERSION,
+            name,
+            category,
+            _DIRECTIONS[category] + 0.35 * rng.standard_normal(DIM),
+            confidence=0.62 + 0.03 * (n % 5),
+            post_count=40 + 7 * n,
+            model_version=MODEL_VERSION,
             top_posts=_posts(image_root, name, [(category, c) for c in captions], seed=n),
             processing_time=T0 + timedelta(minutes=n),
         )
@@ -116,11 +171,21 @@ def showcase_profiles(image_root: Path) -> list[Record]:
 
 def reclassified(name: str, previous: str, category: str, minutes: int, batch_id: int) -> Record:
     when = iso(T0 + timedelta(minutes=minutes))
-    return record({
-        "schema": 1, "influencer": name, "previous_category": previous, "category": category,
-        "probabilities": {category: 0.58, previous: 0.31}, "post_count": 50, "trigger_posts": [f"{name}-new"],
-        "model_version": MODEL_VERSION, "event_time": when, "processing_time": when, "batch_id": batch_id,
-    })
+    return record(
+        {
+            "schema": 1,
+            "influencer": name,
+            "previous_category": previous,
+            "category": category,
+            "probabilities": {category: 0.58, previous: 0.31},
+            "post_count": 50,
+            "trigger_posts": [f"{name}-new"],
+            "model_version": MODEL_VERSION,
+            "event_time": when,
+            "processing_time": when,
+            "batch_id": batch_id,
+        }
+    )
 
 
 def backlog_reclassifications() -> list[Record]:
@@ -139,8 +204,16 @@ def move_events(image_root: Path) -> tuple[Record, Record]:
         ("travel", "Lost in the blue streets of Chefchaouen"),
     ]
     embedding = 0.8 * _DIRECTIONS["food"] + 0.45 * _DIRECTIONS["travel"]
-    event = profile_event(MOVER, "food", embedding, confidence=0.64, post_count=75, batch_id=5,
-                          model_version=MODEL_VERSION, top_posts=_posts(image_root, MOVER, items, seed=99),
-                          processing_time=T0 + timedelta(hours=1))
+    event = profile_event(
+        MOVER,
+        "food",
+        embedding,
+        confidence=0.64,
+        post_count=75,
+        batch_id=5,
+        model_version=MODEL_VERSION,
+        top_posts=_posts(image_root, MOVER, items, seed=99),
+        processing_time=T0 + timedelta(hours=1),
+    )
     event = _with_probabilities(event, np.random.default_rng(5), runner_up=("travel", 0.22))
     return record(event), reclassified(MOVER, "travel", "food", 60, 5)

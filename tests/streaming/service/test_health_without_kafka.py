@@ -14,10 +14,14 @@ def test_unreachable_kafka_is_degraded_not_ready_and_stops_promptly(free_port: C
 
     from streaming.service.app import create_app
 
-    settings = load_settings(None, {
-        "kafka.bootstrap_servers": f"127.0.0.1:{free_port()}",  # nothing listens there
-        "service.load_model": False,
-    }, environ={})
+    settings = load_settings(
+        None,
+        {
+            "kafka.bootstrap_servers": f"127.0.0.1:{free_port()}",  # nothing listens there
+            "service.load_model": False,
+        },
+        environ={},
+    )
     with TestClient(create_app(settings)) as client:
         materialiser = client.app.state.services.materialiser
         assert materialiser.running

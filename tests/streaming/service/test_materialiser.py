@@ -28,9 +28,17 @@ def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = 
 
 def reclassified(name: str, previous: str, category: str, batch_id: int) -> dict[str, Any]:
     return {
-        "schema": 1, "influencer": name, "previous_category": previous, "category": category,
-        "probabilities": {category: 0.7, previous: 0.3}, "post_count": 7, "trigger_posts": ["p9"],
-        "model_version": "v-test", "event_time": iso(T0), "processing_time": iso(T0), "batch_id": batch_id,
+        "schema": 1,
+        "influencer": name,
+        "previous_category": previous,
+        "category": category,
+        "probabilities": {category: 0.7, previous: 0.3},
+        "post_count": 7,
+        "trigger_posts": ["p9"],
+        "model_version": "v-test",
+        "event_time": iso(T0),
+        "processing_time": iso(T0),
+        "batch_id": batch_id,
     }
 
 
@@ -53,18 +61,24 @@ def test_catches_up_then_follows_live(scout_settings: Callable[..., Any]) -> Non
     settings = scout_settings(unique=True, service__load_model=False, service__feed_backlog=2)
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
     vec = np.eye(4)
-    produce(bootstrap, topics.profiles, [
-        record(profile_event("ann", "food", vec[0], batch_id=0)),
-        record(profile_event("bob", "travel", vec[1], batch_id=0)),
-        record(profile_event("cat", "pet", vec[2], batch_id=0)),
-        (b"broken", b"{not json"),
-        (b"partial", json.dumps({"schema": 1, "influencer": "partial"}).encode()),
-        record(profile_event("ann", "fitness", vec[3], post_count=12, batch_id=1)),
-        (b"cat", None),  # tombstone: cat is gone
-    ])
-    produce(bootstrap, topics.reclassified, [
-        record(reclassified(name, "food", "travel", i)) for i, name in enumerate(["x", "y", "z"])
-    ])
+    produce(
+        bootstrap,
+        topics.profiles,
+        [
+            record(profile_event("ann", "food", vec[0], batch_id=0)),
+            record(profile_event("bob", "travel", vec[1], batch_id=0)),
+            record(profile_event("cat", "pet", vec[2], batch_id=0)),
+            (b"broken", b"{not json"),
+            (b"partial", json.dumps({"schema": 1, "influencer": "partial"}).encode()),
+            record(profile_event("ann", "fitness", vec[3], post_count=12, batch_id=1)),
+            (b"cat", None),  # tombstone: cat is gone
+        ],
+    )
+    produce(
+        bootstrap,
+        topics.reclassified,
+        [record(reclassified(name, "food", "travel", i)) for i, name in enumerate(["x", "y", "z"])],
+    )
 
     with TestClient(create_app(settings)) as client:
         materialiser = client.app.state.services.materialiser
@@ -94,8 +108,10 @@ def test_catches_up_then_follows_live(scout_settings: Callable[..., Any]) -> Non
             what="live reclassification",
         )
         assert feed[0].data["category"] == "fitness"
-        wait_for(lambda: sample(client, "scout_service_consumer_lag_records", 'stream="profiles"') == 0,
-                 what="zero lag")
+        wait_for(
+            lambda: sample(client, "scout_service_consumer_lag_records", 'stream="profiles"') == 0,
+            what="zero lag",
+        )
         assert sample(client, "scout_service_profiles", "") is None  # unlabelled: no braces
         metrics = client.get("/metrics").text
         assert "scout_service_profiles 3.0" in metrics and "scout_service_caught_up 1.0" in metrics

@@ -123,8 +123,11 @@ def test_query_matches_a_brute_force_scan_through_random_updates() -> None:
         for prefix in ("", "em", "EM", "É", "bob", "zo", "anna.", "x"):
             for category in (None, "food", "pet"):
                 want = sorted(
-                    (n for n, (c, _) in expected.items()
-                     if n.casefold().startswith(prefix.casefold()) and category in (None, c)),
+                    (
+                        n
+                        for n, (c, _) in expected.items()
+                        if n.casefold().startswith(prefix.casefold()) and category in (None, c)
+                    ),
                     key=lambda n: (-expected[n][1], n),
                 )
                 total, page = store.query(prefix, category, "confidence", True, 0, 100)
