@@ -3,7 +3,8 @@
 Sources, lowest precedence first: built-in defaults < a TOML file (``--config``) < environment
 variables ``SCOUT_<SECTION>__<KEY>`` < command-line overrides. Unknown keys anywhere are rejected
 with the list of known ones. Library code receives the settings object (or one of its sections);
-it never reads the environment itself.
+it never reads the environment itself. The layers are pydantic-settings sources (init, environment,
+TOML) merged by it; `load_settings` picks them, so a bare `ScoutSettings()` is just the defaults.
 
 Example ``scout.toml``::
 
@@ -20,10 +21,20 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from streaming import limits
 from streaming.errors import ConfigError
@@ -146,13 +157,45 @@ class ServiceSettings(_Section):
     similar_burst: int = Field(10, ge=1)
 
 
-class ScoutSettings(_Section):
+class ScoutSettings(BaseSettings):
+    """Every section; ``ScoutSettings()`` is the built-in defaults. A process builds its settings
+    with ``load_settings``, the one place that reads a file and the environment."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
+    )
+
     kafka: KafkaSettings = KafkaSettings()
     broker: BrokerSettings = BrokerSettings()
     spark: SparkSettings = SparkSettings()
     job: JobSettings = JobSettings()
     similarity: SimilaritySettings = SimilaritySettings()
     service: ServiceSettings = ServiceSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # A bare constructor reads nothing but its arguments; load_settings chooses the sources.
+        return (init_settings,)
+
+
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (``os.environ`` by default)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
 
 
 def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -164,16 +207,6 @@ def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         else:
             keys.append(f"{prefix}{name}")
     return keys
-
-
-def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
@@ -188,39 +221,59 @@ def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def _from_env(environ: dict[str, str]) -> dict[str, Any]:
-    dotted = {
-        key[len(ENV_PREFIX) :].lower().replace("__", "."): value
-        for key, value in environ.items()
-        if key.startswith(ENV_PREFIX) and "__" in key
-    }
-    return _nest(dotted)
+def _unknown_sections(environ: Mapping[str, str]) -> list[str]:
+    """SCOUT_<SECTION>__... variables that name no section (a section refuses its own unknown keys)."""
+    sections = set(ScoutSettings.model_fields)
+    return sorted(
+        key
+        for key in environ
+        if key.upper().startswith(ENV_PREFIX)
+        and "__" in key
+        and key[len(ENV_PREFIX) :].split("__", 1)[0].lower() not in sections
+    )
+
+
+def _invalid(problems: str) -> ConfigError:
+    known = ", ".join(_known_keys(ScoutSettings))
+    return ConfigError(f"invalid configuration ({problems}). Known keys: {known}")
+
+
+def _checked_toml(config_file: Path) -> Path:
+    """The file once it exists and parses, so that its faults are ConfigErrors naming it."""
+    try:
+        tomllib.loads(Path(config_file).read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {config_file} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
+    return Path(config_file)
 
 
 def load_settings(
     config_file: Path | None = None,
     overrides: dict[str, Any] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ScoutSettings:
     """Build the settings once: defaults < TOML file < SCOUT_* environment < overrides.
 
-    ``overrides`` uses dotted keys (``{"kafka.bootstrap_servers": "127.0.0.1:19092"}``).
+    ``overrides`` uses dotted keys (``{"kafka.bootstrap_servers": "127.0.0.1:19092"}``). The layers
+    are pydantic-settings sources, merged by it section by section.
     """
-    data: dict[str, Any] = {}
+    environ = os.environ if environ is None else environ
+    unknown = _unknown_sections(environ)
+    if unknown:
+        raise _invalid(f"environment variables naming no section: {', '.join(unknown)}")
+    sources: list[PydanticBaseSettingsSource] = [
+        InitSettingsSource(ScoutSettings, init_kwargs=_nest(overrides or {})),
+        _EnvironSource(ScoutSettings, environ),
+    ]
     if config_file is not None:
-        try:
-            data = tomllib.loads(Path(config_file).read_text())
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {config_file} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
-    data = _deep_merge(data, _from_env(dict(os.environ) if environ is None else environ))
-    data = _deep_merge(data, _nest(overrides or {}))
+        sources.append(TomlConfigSettingsSource(ScoutSettings, toml_file=_checked_toml(config_file)))
     try:
-        settings = ScoutSettings.model_validate(data)
+        settings = ScoutSettings(_build_sources=(tuple(sources), {}))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        known = ", ".join(_known_keys(ScoutSettings))
-        raise ConfigError(f"invalid configuration ({problems}). Known keys: {known}") from exc
+        raise _invalid(
+            "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        ) from exc
     log.debug("settings loaded: %s", settings)
     return settings
