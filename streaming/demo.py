@@ -27,6 +27,9 @@ from pathlib import Path
 
 import typer
 
+from streaming.errors import DemoError
+from streaming.infra.wait import http_ok, wait_until
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +53,7 @@ class Children:
         for name, proc in self.procs:
             code = proc.poll()
             if code is not None and (code != 0 or name not in may_finish):
-                raise typer.Exit(f"{name} exited with code {code}; see {self.log_dir / name}.log")
+                raise DemoError(f"{name} exited with code {code}; see {self.log_dir / name}.log")
 
     def stop_all(self, timeout_s: float = 30.0) -> None:
         for name, proc in reversed(self.procs):
@@ -111,22 +114,20 @@ def _run(args: list[str], what: str) -> None:
     log.info("%s: %s", what, " ".join(args[2:]))
     completed = subprocess.run(args)
     if completed.returncode != 0:
-        raise typer.Exit(f"{what} failed with code {completed.returncode}")
+        raise DemoError(f"{what} failed with code {completed.returncode}")
 
 
 def _wait_http(url: str, timeout_s: float, children: Children) -> None:
-    import httpx
+    def answers() -> bool:
+        children.check()  # a child that died ends the wait with its own DemoError
+        return http_ok(url)
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        children.check()
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1.0)
-    raise typer.Exit(f"{url} did not answer within {timeout_s:.0f}s")
+    wait_until(
+        answers,
+        timeout_s=timeout_s,
+        interval_s=1.0,
+        timed_out=lambda: DemoError(f"{url} did not answer within {timeout_s:.0f}s"),
+    )
 
 
 def demo(
@@ -233,6 +234,9 @@ def demo(
             time.sleep(1.0)
     except KeyboardInterrupt:
         log.info("interrupted")
+    except DemoError as exc:
+        log.error("demo failed: %s", exc)
+        raise typer.Exit(1) from exc
     finally:
         children.stop_all()
         if started_broker is not None:

@@ -54,6 +54,10 @@ class StreamJobError(ScoutError):
     """The streaming query stopped with an error; the message carries the first line of its cause."""
 
 
+class DemoError(ScoutError):
+    """A step of `scout demo` failed: a command it ran, a process it started, a service it waited for."""
+
+
 class PrometheusError(ScoutError):
     """The local Prometheus server could not be started, queried or stopped."""
 

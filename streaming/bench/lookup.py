@@ -25,6 +25,8 @@ import numpy as np
 import typer
 
 from streaming.bench.report import RESULTS_DIR, BenchReport, emit
+from streaming.errors import ServiceError
+from streaming.infra.wait import http_ok, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +89,13 @@ def _serve_synthetic(n: int, dim: int, seed: int, port: int) -> None:  # child p
 
 
 def _wait_ready(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError("the benchmark's service process exited while starting")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the service at {url} was not ready within {timeout_s:.0f}s")
+    wait_until(
+        lambda: http_ok(f"{url}/health/ready"),
+        timeout_s=timeout_s,
+        alive=alive,
+        stopped=lambda: ServiceError("the benchmark's service process exited while starting"),
+        timed_out=lambda: ServiceError(f"the service at {url} was not ready within {timeout_s:.0f}s"),
+    )
 
 
 def _names(url: str, limit: int) -> list[str]:

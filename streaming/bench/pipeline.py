@@ -35,6 +35,7 @@ import typer
 from streaming.bench.report import RESULTS_DIR, BenchReport, emit
 from streaming.bench.run_settings import run_settings
 from streaming.bench.stream_latency import batch_breakdown_ms, phase_key
+from streaming.infra.wait import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,12 @@ class _Commits:
             return sum(r.posts for _, r in self.reports)
 
     def wait(self, total: int, timeout_s: float) -> float:
-        deadline = time.monotonic() + timeout_s
-        while (done := self.posts()) < total:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {done} of {total} posts folded after {timeout_s:.0f}s")
-            time.sleep(0.02)
+        wait_until(
+            lambda: self.posts() >= total,
+            timeout_s=timeout_s,
+            interval_s=0.02,
+            timed_out=lambda: TimeoutError(f"{self.posts()} of {total} posts folded in {timeout_s:.0f}s"),
+        )
         with self.lock:
             return self.reports[-1][0]
 

@@ -40,6 +40,7 @@ from streaming.bench.stream_latency import (
     post_to_reclassification_ms,
     slow_batches,
 )
+from streaming.infra.wait import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +127,12 @@ class _Progress:
 
     def wait(self, total: int, timeout_s: float) -> float:
         """Block until ``total`` posts are folded in; returns that monotonic time."""
-        deadline = time.monotonic() + timeout_s
-        while self.posts < total:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {self.posts} of {total} posts processed after {timeout_s:.0f}s")
-            time.sleep(0.02)
+        wait_until(
+            lambda: self.posts >= total,
+            timeout_s=timeout_s,
+            interval_s=0.02,
+            timed_out=lambda: TimeoutError(f"only {self.posts} of {total} posts folded in {timeout_s:.0f}s"),
+        )
         return time.monotonic()
 
 

@@ -24,6 +24,7 @@ from kafka.producer.future import RecordMetadata
 from streaming import limits
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError
+from streaming.infra.wait import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -114,21 +115,27 @@ def wait_until_answers(
     """
     start = time.monotonic()
     host, port = _host_port(bootstrap)
-    while True:
-        waited = time.monotonic() - start
-        if not still_starting():
-            raise BrokerError(f"the broker at {bootstrap} stopped while starting")
-        if waited > timeout_s:
-            raise BrokerError(f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s")
+
+    def answers() -> bool:
         # A plain TCP probe first keeps kafka-python from logging every refused connection.
-        if port_open(host, port):
-            try:
-                with admin_client(bootstrap, client_properties, timeout_s=5.0) as admin:
-                    admin.list_topics()
-                    return time.monotonic() - start
-            except (BrokerError, KafkaError) as exc:
-                log.debug("broker not ready yet: %s", exc)
-        time.sleep(0.2)
+        if not port_open(host, port):
+            return False
+        try:
+            with admin_client(bootstrap, client_properties, timeout_s=5.0) as admin:
+                admin.list_topics()
+                return True
+        except (BrokerError, KafkaError) as exc:
+            log.debug("broker not ready yet: %s", exc)
+            return False
+
+    wait_until(
+        answers,
+        timeout_s=timeout_s,
+        alive=still_starting,
+        stopped=lambda: BrokerError(f"the broker at {bootstrap} stopped while starting"),
+        timed_out=lambda: BrokerError(f"Kafka at {bootstrap} did not answer within {timeout_s:.0f}s"),
+    )
+    return time.monotonic() - start
 
 
 def ensure_topics(
@@ -181,14 +188,12 @@ def _consumer(bootstrap: str, client_properties: Mapping[str, str] | None) -> Ka
 
 
 def _partitions(consumer: KafkaConsumer, topic: str, timeout_s: float) -> list[TopicPartition]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions:
-            return [TopicPartition(topic, p) for p in sorted(partitions)]
-        if time.monotonic() > deadline:
-            raise BrokerError(f"topic {topic!r} does not exist (create it with `scout kafka start`)")
-        time.sleep(0.2)
+    partitions = wait_until(
+        lambda: consumer.partitions_for_topic(topic),
+        timeout_s=timeout_s,
+        timed_out=lambda: BrokerError(f"topic {topic!r} does not exist (create it with `scout kafka start`)"),
+    )
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
 def end_offsets(

@@ -29,6 +29,7 @@ from kafka.errors import KafkaError
 from streaming.config import BrokerSettings, KafkaSettings, ScoutSettings
 from streaming.errors import BrokerError
 from streaming.infra import kafka_admin
+from streaming.infra.wait import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -309,12 +310,7 @@ class KafkaBroker:
         return True
 
     def _wait_exit(self, pid: int, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self._alive(pid):
-                return True
-            time.sleep(0.1)
-        return not self._alive(pid)
+        return wait_until(lambda: not self._alive(pid), timeout_s=timeout_s, timed_out=None, interval_s=0.1)
 
 
 def ensure_broker(settings: ScoutSettings) -> tuple[ScoutSettings, KafkaBroker | None]:

@@ -18,16 +18,15 @@ import logging
 import shutil
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from streaming.errors import PrometheusError
+from streaming.infra.wait import http_ok, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -118,23 +117,26 @@ class PrometheusServer:
         self._wait_ready(timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                tail = self.log_file.read_text(errors="replace")[-800:]
-                self._process = None
-                raise PrometheusError(f"prometheus exited while starting; its log ends:\n{tail}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise PrometheusError(
-            f"prometheus at {self.url} was not ready within {timeout_s:.0f}s; see {self.log_file}"
+        process = self._process
+        assert process is not None
+
+        def exited() -> PrometheusError:
+            tail = self.log_file.read_text(errors="replace")[-800:]
+            self._process = None
+            return PrometheusError(f"prometheus exited while starting; its log ends:\n{tail}")
+
+        def late() -> PrometheusError:
+            self.stop()
+            return PrometheusError(
+                f"prometheus at {self.url} was not ready within {timeout_s:.0f}s; see {self.log_file}"
+            )
+
+        wait_until(
+            lambda: http_ok(f"{self.url}/-/ready"),
+            timeout_s=timeout_s,
+            alive=lambda: process.poll() is None,
+            stopped=exited,
+            timed_out=late,
         )
 
     def stop(self, timeout_s: float = 10.0) -> bool:
@@ -161,13 +163,9 @@ class PrometheusServer:
     # -- HTTP API ----------------------------------------------------------------------------
 
     def _api(self, path: str, params: dict[str, str] | None = None) -> Any:
-        url = f"{self.url}/api/v1/{path}"
-        if params:
-            url += "?" + urllib.parse.urlencode(params)
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                body = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            body = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10).json()
+        except (httpx.HTTPError, ValueError) as exc:
             raise PrometheusError(f"prometheus API {path} failed: {exc}") from exc
         if body.get("status") != "success":
             raise PrometheusError(f"prometheus API {path}: {body.get('error', body)}")

@@ -132,6 +132,7 @@ def create_app(
         app.include_router(router, dependencies=guarded, responses=denied)
     app.include_router(health.router)
     app.include_router(page.router)  # the page's own files carry no data; it sends the token itself
+    app.mount("/static", page.static_files(), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=service_metrics)
     return app

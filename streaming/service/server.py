@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import uvicorn
 from fastapi import FastAPI
 
 from streaming.errors import ServiceError
+from streaming.infra.wait import wait_until
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,19 @@ class BackgroundServer:
     def start(self, timeout_s: float = 60.0) -> None:
         """Start serving and return once the socket accepts requests (the lifespan has run)."""
         self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise ServiceError(f"the service on {self.host}:{self.port} stopped while starting")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ServiceError(f"the service did not start within {timeout_s:.0f}s")
-            time.sleep(0.05)
+
+        def late() -> ServiceError:
+            self.stop()
+            return ServiceError(f"the service did not start within {timeout_s:.0f}s")
+
+        wait_until(
+            lambda: self._server.started,
+            timeout_s=timeout_s,
+            interval_s=0.05,
+            alive=self._thread.is_alive,
+            stopped=lambda: ServiceError(f"the service on {self.host}:{self.port} stopped while starting"),
+            timed_out=late,
+        )
         self.port = self._server.servers[0].sockets[0].getsockname()[1]  # the real one when port=0
         log.info("service at %s", self.url)
 

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
+import mimetypes
 from importlib import resources
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 router = APIRouter(tags=["page"], include_in_schema=False)
 
 STATIC = Path(str(resources.files("streaming.service").joinpath("static")))
-MEDIA_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+# The type the page's script must carry whatever the machine's MIME table says (Python 3.11's own
+# table says application/javascript).
+mimetypes.add_type("text/javascript", ".js")
+
+
+def static_files() -> StaticFiles:
+    """The folder's files under /static (Starlette keeps requests inside the folder)."""
+    return StaticFiles(directory=STATIC)
 
 
 @router.get("/")
 def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html")
-
-
-@router.get("/static/{name}")
-def static_file(name: str) -> FileResponse:
-    """Only the files of the static folder itself, by plain name (no sub-paths)."""
-    path = STATIC / name
-    media_type = MEDIA_TYPES.get(path.suffix)
-    if "/" in name or name.startswith(".") or media_type is None or not path.is_file():
-        raise HTTPException(404, f"no static file {name!r}")
-    return FileResponse(path, media_type=media_type)

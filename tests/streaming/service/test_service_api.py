@@ -154,6 +154,8 @@ def test_health_metrics_page_and_openapi(client: Any) -> None:
     assert page.status_code == 200 and 'id="search"' in page.text
     assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/static/missing.js").status_code == 404
+    for outside in ("/static/..%2Fapp.py", "/static/%2e%2e/app.py", "/static/../routers/page.py"):
+        assert client.get(outside).status_code == 404, outside  # nothing outside the folder
     paths = client.get("/openapi.json").json()["paths"]
     for path in (
         "/api/influencers",
