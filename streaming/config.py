@@ -23,7 +23,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
@@ -38,6 +38,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from streaming import limits
 from streaming.errors import ConfigError
+from training.encoders.options import DecodeMode, HostDecoder, Precision
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,11 @@ class JobSettings(_Section):
     # MAX_EVENT_BYTES: below the producer and topic caps, so an accepted event can be written again.
     max_event_bytes: int = Field(limits.DEFAULT_MAX_EVENT_BYTES, ge=1, le=limits.MAX_EVENT_BYTES)
     embed_batch_size: int = Field(64, ge=1)
-    # Encoder precision of the embed stage: fp32, or bf16/fp16 autocast (on CUDA).
-    embed_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # The embed stage's encoder precision and JPEG decoding (training.encoders.options says what
+    # each means; on a CPU device the host always decodes).
+    embed_precision: Precision = "fp32"
+    embed_decode: DecodeMode = "gpu"
+    embed_host_decoder: HostDecoder = "pil"
     device: str = "auto"
     # Recency time constant in seconds; None means all-time attention.
     tau_seconds: float | None = Field(None, gt=0)

@@ -60,6 +60,8 @@ class EmbedConfig:
     device: str = "auto"
     batch_size: int = 64
     precision: str = "fp32"
+    decode: str = "gpu"
+    host_decoder: str = "pil"
     max_image_bytes: int = 5_000_000
 
     @classmethod
@@ -69,6 +71,8 @@ class EmbedConfig:
             device=job.device,
             batch_size=job.embed_batch_size,
             precision=job.embed_precision,
+            decode=job.embed_decode,
+            host_decoder=job.embed_host_decoder,
             max_image_bytes=job.max_image_bytes,
         )
 
@@ -108,7 +112,12 @@ class PostEmbedder:
         self.model = load_model(config.model_dir, config.device)
         self.pipeline = EmbedPipeline.from_model(
             self.model,
-            PipelineConfig(batch_size=config.batch_size, precision=config.precision),  # type: ignore[arg-type]
+            PipelineConfig(
+                batch_size=config.batch_size,
+                precision=config.precision,  # type: ignore[arg-type]
+                decode=config.decode,  # type: ignore[arg-type]
+                host_decoder=config.host_decoder,  # type: ignore[arg-type]
+            ),
         )
         self.hidden_dim = self.model.hidden_dim
         self.num_classes = len(self.model.labels)

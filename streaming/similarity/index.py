@@ -19,12 +19,9 @@ One lock serialises all calls, so a service may share the index between threads.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import faiss
@@ -38,9 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Kind = Literal["exact", "hnsw"]
-SNAPSHOT_FORMAT = 1
-_INDEX_FILE = "index.faiss"
-_META_FILE = "meta.json"
 _FEW_QUERIES = 20  # below this many queries an exact search runs on the calling thread alone
 
 
@@ -194,55 +188,6 @@ class SimilarityIndex:
             log.info("rebuilding the similarity index: %d live, %d stale -> %s", len(ids), self._stale, kind)
             self._reset(kind)
             self._add(ids, vectors)
-
-    # ---- snapshot ------------------------------------------------------------------------------
-
-    def save(self, path: str | Path) -> None:
-        """Write a snapshot folder (index.faiss + meta.json); each file is replaced atomically."""
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            meta = {
-                "format": SNAPSHOT_FORMAT,
-                "dim": self.dim,
-                "kind": self.kind,
-                "ntotal": int(self._index.ntotal),
-                "next_label": self._next_label,
-                "labels": list(self._id_of),
-                "ids": list(self._id_of.values()),
-                "config": self._config(),
-            }
-            faiss.write_index(self._index, str(folder / f"{_INDEX_FILE}.tmp"))
-            (folder / f"{_META_FILE}.tmp").write_text(json.dumps(meta))
-        os.replace(folder / f"{_INDEX_FILE}.tmp", folder / _INDEX_FILE)
-        os.replace(folder / f"{_META_FILE}.tmp", folder / _META_FILE)
-
-    @classmethod
-    def load(cls, path: str | Path) -> SimilarityIndex:
-        folder = Path(path)
-        try:
-            meta = json.loads((folder / _META_FILE).read_text())
-            index = faiss.read_index(str(folder / _INDEX_FILE))
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise SimilarityIndexError(
-                f"cannot read the similarity snapshot in {folder} ({exc}); "
-                "rebuild it from influencer-profiles"
-            ) from exc
-        if meta.get("format") != SNAPSHOT_FORMAT or index.ntotal != meta.get("ntotal"):
-            raise SimilarityIndexError(
-                f"similarity snapshot in {folder} is incomplete or of another format; "
-                "rebuild it from influencer-profiles"
-            )
-        self = cls(int(meta["dim"]), **meta["config"])
-        self._index, self.kind, self._next_label = index, meta["kind"], int(meta["next_label"])
-        self._id_of = dict(zip(meta["labels"], meta["ids"], strict=True))
-        self._label_of = {influencer: label for label, influencer in self._id_of.items()}
-        if self.kind == "hnsw":
-            self._index.hnsw.efSearch = self.hnsw_ef_search
-            self._live = np.zeros(index.ntotal, dtype=bool)
-            self._live[np.array(meta["labels"], dtype=np.int64)] = True
-            self._stale = int(index.ntotal) - len(self._id_of)
-        return self
 
     # ---- internals -----------------------------------------------------------------------------
 

@@ -28,14 +28,22 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from training.devices import resolve_device
-from training.encoders.jpeg_batch import HostDecoder, HybridJpegDecoder
+from training.encoders.jpeg_batch import HybridJpegDecoder
+from training.encoders.options import (
+    DECODE_MODES,
+    HOST_DECODERS,
+    PRECISIONS,
+    DecodeMode,
+    HostDecoder,
+    Precision,
+)
 from training.encoders.prefetch import prefetch
 from training.encoders.towers import ImageTower, TextTower
 from training.interface import PostInput, PostStep
@@ -45,8 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Precision = Literal["fp32", "bf16", "fp16"]
-DecodeMode = Literal["host", "gpu", "hybrid"]
 _AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 _Context = contextlib.AbstractContextManager[Any]
 
@@ -70,9 +76,11 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         assert self.batch_size > 0 and self.prefetch > 0, "batch_size and prefetch must be positive"
-        assert self.precision in ("fp32", "bf16", "fp16"), f"precision fp32/bf16/fp16, not {self.precision!r}"
-        assert self.decode in ("host", "gpu", "hybrid"), f"decode: host, gpu or hybrid, not {self.decode!r}"
-        assert self.host_decoder in ("pil", "turbo"), f"host_decoder: pil or turbo, not {self.host_decoder!r}"
+        assert self.precision in PRECISIONS, f"precision: one of {PRECISIONS}, not {self.precision!r}"
+        assert self.decode in DECODE_MODES, f"decode: one of {DECODE_MODES}, not {self.decode!r}"
+        assert self.host_decoder in HOST_DECODERS, (
+            f"host_decoder: one of {HOST_DECODERS}, not {self.host_decoder!r}"
+        )
 
 
 @dataclass

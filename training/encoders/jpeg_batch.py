@@ -32,13 +32,13 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from training.encoders.image import decode_image
+from training.encoders.options import HostDecoder
 from training.errors import ImageDecodeError
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision")
 
 JPEG_MAGIC = b"\xff\xd8\xff"
-HostDecoder = Literal["pil", "turbo"]
 _HOST_CHUNK = {"pil": 1, "turbo": 2}  # images a host thread takes at once
 _EWMA = 0.3  # weight of the newest measurement in the decoders' speed estimates
 

@@ -52,3 +52,17 @@ def test_embedder_matches_the_model_and_names_bad_images(random_model, tiny_worl
     np.testing.assert_allclose(out["score"][0], step.scores[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["post_probs"][0], step.post_probs[0], rtol=1e-5, atol=1e-6)
     assert not out["h"][3].any() and out["score"][3] == 0  # rejected before: not embedded
+
+
+def test_the_decode_settings_reach_the_embed_pipeline(random_model) -> None:
+    from streaming.config import load_settings
+
+    job = load_settings(
+        None,
+        {"job.model_dir": str(random_model), "job.device": "cpu", "job.embed_host_decoder": "turbo"},
+        environ={},
+    ).job
+    config = EmbedConfig.from_settings(job)
+    assert (config.decode, config.host_decoder) == ("gpu", "turbo")
+    pipeline = PostEmbedder(config).pipeline.config
+    assert (pipeline.decode, pipeline.host_decoder) == ("gpu", "turbo")

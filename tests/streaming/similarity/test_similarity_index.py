@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from streaming.config import SimilaritySettings
 from streaming.errors import SimilarityIndexError, UnknownInfluencerError
 from streaming.similarity import SimilarityIndex, normalise
 
@@ -125,33 +122,3 @@ def test_hnsw_small_drifts_are_written_in_place() -> None:
     )
     assert hits / expected.size >= 0.95
     assert index.neighbours(f"user{moved[0]}", 1)[0][1] > 0.5  # found at its new place
-
-
-@pytest.mark.parametrize("size", [300, 1500])
-def test_snapshot_round_trip(tmp_path: Path, size: int) -> None:
-    rng = np.random.default_rng(3)
-    base, queries = _clustered(rng, size), _clustered(rng, 30)
-    index = SimilarityIndex.from_settings(
-        DIM, SimilaritySettings(exact_max_size=1000, rebuild_stale_share=0.5)
-    )
-    index.upsert(_ids(size), base)
-    index.upsert(["user1", "user2"], base[10:12])
-    index.remove(["user3"])
-    index.save(tmp_path / "snap")
-    again = SimilarityIndex.load(tmp_path / "snap")
-    assert again.kind == index.kind == ("exact" if size <= 1000 else "hnsw")
-    assert len(again) == len(index) and again.stale == index.stale
-    assert again.search(queries, 7) == index.search(queries, 7)
-    # The loaded index keeps working: new ids get fresh labels, the old ones stay replaceable.
-    again.upsert(["newcomer", "user1"], base[20:22])
-    assert len(again) == len(index) + 1
-    assert again.neighbours("newcomer", 1)[0][0] in {"user20", "user21", "user1"}
-
-
-def test_broken_snapshot_is_refused(tmp_path: Path) -> None:
-    index = SimilarityIndex(DIM)
-    index.upsert(["a"], np.ones((1, DIM)))
-    index.save(tmp_path)
-    (tmp_path / "index.faiss").write_bytes(b"not an index")
-    with pytest.raises(SimilarityIndexError, match="rebuild it from influencer-profiles"):
-        SimilarityIndex.load(tmp_path)
