@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -26,6 +26,7 @@ from streaming.config import KafkaSettings
 from streaming.errors import BrokerError, ReplayError
 from streaming.events import SCHEMA_VERSION
 from streaming.limits import INFLUENCER_MAX_CHARS
+from streaming.replay_order import OrderedPosts, time_ordered
 from training.dataset.records import PostRecord
 
 log = logging.getLogger(__name__)
@@ -138,20 +139,23 @@ def malformed_count(valid: int, share: float) -> int:
     return round(valid * share / (1.0 - share))
 
 
-def interleave(valid: int, share: float, seed: int) -> list[str | None]:
+def iter_interleave(valid: int, share: float, seed: int) -> Iterator[str | None]:
     """The sequence of events to send: None for the next valid post, a kind for a malformed one.
 
     Deterministic by seed; exactly ``malformed_count(valid, share)`` malformed events, the kinds
-    taking turns so each appears in a drill of any size."""
+    taking turns so each appears in a drill of any size. Holds only the malformed slots."""
     rng = random.Random(f"replay:{seed}")
     bad = malformed_count(valid, share)
-    slots = set(rng.sample(range(valid + bad), bad))
+    slots = sorted(rng.sample(range(valid + bad), bad))
     kinds = list(MALFORMED_KINDS)
     rng.shuffle(kinds)
-    sequence: list[str | None] = [None] * (valid + bad)
-    for turn, slot in enumerate(sorted(slots)):
-        sequence[slot] = kinds[turn % len(kinds)]
-    return sequence
+    kind_at = {slot: kinds[turn % len(kinds)] for turn, slot in enumerate(slots)}
+    for position in range(valid + bad):
+        yield kind_at.get(position)
+
+
+def interleave(valid: int, share: float, seed: int) -> list[str | None]:
+    return list(iter_interleave(valid, share, seed))
 
 
 @dataclass
@@ -171,13 +175,13 @@ class ReplayStats:
 
 
 def ordered_posts(dataset: Any, limit: int | None = None) -> list[PostRecord]:
-    """Every post of the copy in global time order (ties by influencer, then post id)."""
-    posts = sorted(dataset.iter_posts(), key=lambda r: (r.ts, r.influencer, r.post_id))
-    return posts if limit is None else posts[:limit]
+    """Every post of the copy in global time order (ties by influencer, then post id), as a list
+    (for a copy that fits in memory; ``replay`` itself keeps the order on disk past one run)."""
+    return list(time_ordered(dataset.iter_posts(), limit))
 
 
 def _events(
-    posts: Sequence[PostRecord],
+    posts: OrderedPosts,
     dataset: Any,
     stats: ReplayStats,
     image_mode: ImageMode,
@@ -186,18 +190,18 @@ def _events(
     max_caption_chars: int,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs in send order; posts without images are counted and skipped."""
-    sendable = [p for p in posts if p.image_paths]
-    stats.skipped_no_image = len(posts) - len(sendable)
+    stats.skipped_no_image = posts.count - posts.with_images
     if stats.skipped_no_image:
         log.warning("%d posts have no image on disk and are not sent", stats.skipped_no_image)
     rng = random.Random(f"replay-spoil:{seed}")
-    upcoming = iter(sendable)
+    upcoming = (p for p in posts if p.image_paths)
     pending: PostRecord | None = None
-    for kind in interleave(len(sendable), malformed_share, seed):
+    for kind in iter_interleave(posts.with_images, malformed_share, seed):
         if kind is None:
             record, pending = (pending or next(upcoming)), None
         else:
-            record = pending = pending or next(upcoming, None) or sendable[-1]
+            record = pending = pending or next(upcoming, None) or posts.last_with_image
+            assert record is not None, "a malformed event needs a post to spoil"
         inline = image_mode == "uri" and _real_folder(record.image_paths[0].parent) is None
         event = to_post_event(record, image_mode, dataset.read_image)
         key = record.influencer.encode("utf-8")
@@ -283,7 +287,7 @@ def replay(
     ensure_topics(
         kafka.bootstrap_servers, [TopicSpec(topic, kafka.posts_partitions)], kafka.client_properties
     )
-    posts = ordered_posts(dataset, limit)
+    posts = time_ordered(dataset.iter_posts(), limit)  # bounded memory: spilled runs past RUN_SIZE
     stats = ReplayStats(topic)
     producer = _producer(kafka)
 
@@ -291,9 +295,7 @@ def replay(
         stats.failed += 1
         log.error("an event was not delivered to %s: %s", topic, exc)
 
-    total = len([p for p in posts if p.image_paths]) + malformed_count(
-        len([p for p in posts if p.image_paths]), malformed_share
-    )
+    total = posts.with_images + malformed_count(posts.with_images, malformed_share)
     started = time.monotonic()
     try:
         with tqdm(total=total, unit="event", desc=f"replay -> {topic}", disable=not progress) as bar:
@@ -314,6 +316,7 @@ def replay(
     finally:
         stats.seconds = time.monotonic() - started
         producer.close(timeout=10)
+        posts.close()
     if stats.inlined_from_archive:
         log.warning(
             "%d images live inside archives and were sent inline (base64), not as file URIs",
