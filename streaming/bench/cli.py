@@ -6,6 +6,7 @@
     scout bench embed --posts-dir data/world --json
     scout --set job.model_dir=build/model bench stream --world build/world --posts 1000 --json
     scout bench pipeline --influencers 100000 --json
+    scout bench replay --world build/bench/world-300k --json
 
 The benchmark modules import their heavy libraries inside their functions, so registering them
 here keeps `scout --help` fast.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from streaming.bench import lookup, pipeline, similar, state, stream
+from streaming.bench import lookup, pipeline, replay, similar, state, stream
 
 app = typer.Typer(help="Measured claims: each prints a table and, with --json, one JSON object last.")
 app.command("state")(state.command)
@@ -23,6 +24,7 @@ app.command("similar")(similar.command)
 app.command("lookup")(lookup.command)
 app.command("stream")(stream.command)
 app.command("pipeline")(pipeline.command)
+app.command("replay")(replay.command)
 
 
 @app.command(
