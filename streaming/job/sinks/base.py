@@ -15,12 +15,17 @@ from datetime import datetime
 
 import pandas as pd
 
-from streaming.job.stateful import DEAD_LETTER, PROFILE
+# The kinds of the state stage's output rows (a ``kind`` column): a profile, a dead letter.
+PROFILE = "profile"
+DEAD_LETTER = "dead_letter"
 
 
 @dataclass(frozen=True)
 class SinkBatch:
-    """One micro-batch of the state stage's output, split by kind (pandas frames of OUTPUT_DDL)."""
+    """One micro-batch of the state stage's output, split by kind (pandas frames).
+
+    Profiles have streaming.job.stateful.PROFILE_COLUMNS, dead letters the embed stage's columns.
+    """
 
     batch_id: int
     profiles: pd.DataFrame  # one row per influencer updated in this batch
