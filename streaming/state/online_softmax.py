@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from streaming.errors import AttentionStateError
+from streaming.events import utc_timestamp
 from streaming.state.model_version import check_model_version
 
 REFERENCE_EPOCH_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z as Unix seconds
@@ -220,7 +221,7 @@ def top_posts(state: AttentionState) -> list[dict[str, Any]]:
             "weight": min(1.0, max(0.0, float(weight))),
             "image_uri": post.image_uri,
             "caption": post.caption,
-            "ts": datetime.fromtimestamp(post.ts_seconds, UTC).isoformat().replace("+00:00", "Z"),
+            "ts": utc_timestamp(datetime.fromtimestamp(post.ts_seconds, UTC)),
         }
         for post, weight in zip(state.top, top_weights(state), strict=True)
     ]

@@ -15,6 +15,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from streaming.events import utc_timestamp
+
 # The kinds of the state stage's output rows (a ``kind`` column): a profile, a dead letter.
 PROFILE = "profile"
 DEAD_LETTER = "dead_letter"
@@ -66,9 +68,5 @@ class Sink(ABC):
 
 
 def iso_time(value: datetime | pd.Timestamp | None) -> str | None:
-    """A timestamp as ISO-8601 UTC with a Z (naive values are UTC, the session time zone)."""
-    if value is None or pd.isna(value):
-        return None
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.isoformat().replace("+00:00", "Z")
+    """A timestamp in the events' format (streaming.events.utc_timestamp), None for a missing one."""
+    return None if value is None or pd.isna(value) else utc_timestamp(value)
