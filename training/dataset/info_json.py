@@ -31,8 +31,8 @@ def extract_hashtags(caption: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class PostMeta:
-    """The fields of one post metadata file that the system uses."""
+class PostInfo:
+    """The fields of one post metadata file that the system uses (named as in records.PostRecord)."""
 
     ts: datetime  # timezone-aware, UTC
     caption: str
@@ -73,8 +73,8 @@ def _count(node: dict[str, Any], *keys: str) -> int | None:
     return None
 
 
-def parse_post(raw: bytes | str) -> PostMeta:
-    """One post metadata file -> PostMeta. Raises RecordFormatError(reason, detail) when unusable."""
+def parse_post(raw: bytes | str) -> PostInfo:
+    """One post metadata file -> PostInfo. Raises RecordFormatError(reason, detail) when unusable."""
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -91,7 +91,7 @@ def parse_post(raw: bytes | str) -> PostMeta:
     )
     owner = node.get("owner")
     access = node.get("accessibility_caption")
-    return PostMeta(
+    return PostInfo(
         ts=datetime.fromtimestamp(ts_raw, tz=UTC),
         caption=caption,
         hashtags=extract_hashtags(caption),
