@@ -221,26 +221,15 @@ def check_reachable(kafka: KafkaSettings, timeout_s: float = 2.0) -> None:
 
 
 def _producer(kafka: KafkaSettings) -> Any:
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
+    from streaming.infra.kafka_admin import kafka_producer
 
-    from streaming.infra.kafka_admin import client_config
-
-    try:
-        return KafkaProducer(
-            bootstrap_servers=kafka.bootstrap_servers,
-            acks="all",
-            linger_ms=20,
-            batch_size=256 * 1024,
-            max_request_size=16 * 1024 * 1024,
-            max_block_ms=15_000,
-            **client_config(kafka.client_properties, KafkaProducer),
-        )
-    except KafkaError as exc:
-        raise BrokerError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} ({exc}); start it with `scout kafka start` "
-            "or point kafka.bootstrap_servers at a running broker"
-        ) from exc
+    return kafka_producer(
+        kafka.bootstrap_servers,
+        kafka.client_properties,
+        linger_ms=20,
+        batch_bytes=256 * 1024,
+        max_block_ms=15_000,
+    )
 
 
 def replay(

@@ -46,6 +46,7 @@ from streaming.limits import (
     IMAGE_URI_MAX_CHARS,
     INFLUENCER_MAX_CHARS,
     POST_ID_MAX_CHARS,
+    base64_max_bytes,
 )
 
 REASONS: tuple[str, ...] = (
@@ -201,7 +202,7 @@ def _parse_ts(text: str) -> datetime:
 
 def _check_image_b64(data: str, limits: ValidationLimits) -> None:
     compact = _WHITESPACE.sub(b"", data.encode("ascii", errors="replace"))
-    if len(compact) // 4 * 3 > limits.max_image_bytes + 2:
+    if base64_max_bytes(len(compact)) > limits.max_image_bytes + 2:  # + the padding
         raise _reject("image_too_large", f"image_b64 decodes to more than {limits.max_image_bytes} bytes")
     try:
         decoded = base64.b64decode(compact, validate=True)
