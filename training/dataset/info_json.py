@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,18 +33,10 @@ def extract_hashtags(caption: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class PostInfo:
-    """The fields of one post metadata file that the system uses (named as in records.PostRecord)."""
+    """What one post metadata file says: the post's fields, and the account that owns it."""
 
-    ts: datetime  # timezone-aware, UTC
-    caption: str
-    hashtags: tuple[str, ...]
-    usertags: tuple[str, ...]
-    likes: int | None
-    comments: int | None
-    sponsored: bool
-    is_video: bool
+    record_fields: Mapping[str, Any]  # the PostRecord fields a file gives, by name: ts, caption...
     owner: str | None
-    accessibility_caption: str | None
 
 
 def _unwrap(obj: Any) -> dict[str, Any]:
@@ -91,20 +84,22 @@ def parse_post(raw: bytes | str) -> PostInfo:
     )
     owner = node.get("owner")
     access = node.get("accessibility_caption")
-    return PostInfo(
-        ts=datetime.fromtimestamp(ts_raw, tz=UTC),
-        caption=caption,
-        hashtags=extract_hashtags(caption),
-        usertags=usertags,
-        likes=_count(node, "edge_media_preview_like", "edge_liked_by"),
-        comments=_count(
+    record_fields = {
+        "ts": datetime.fromtimestamp(ts_raw, tz=UTC),
+        "caption": caption,
+        "hashtags": extract_hashtags(caption),
+        "usertags": usertags,
+        "likes": _count(node, "edge_media_preview_like", "edge_liked_by"),
+        "comments": _count(
             node, "edge_media_to_comment", "edge_media_preview_comment", "edge_media_to_parent_comment"
         ),
-        sponsored=bool(_edges(node, "edge_media_to_sponsor_user")) or node.get("is_paid_partnership") is True,
-        is_video=node.get("is_video") is True,
-        owner=str(owner["username"]) if isinstance(owner, dict) and owner.get("username") else None,
-        accessibility_caption=str(access) if isinstance(access, str) else None,
-    )
+        "sponsored": bool(_edges(node, "edge_media_to_sponsor_user"))
+        or node.get("is_paid_partnership") is True,
+        "is_video": node.get("is_video") is True,
+        "accessibility_caption": str(access) if isinstance(access, str) else None,
+    }
+    has_owner = isinstance(owner, dict) and owner.get("username")
+    return PostInfo(record_fields, owner=str(owner["username"]) if has_owner else None)
 
 
 def build_post(

@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
 
 from training.dataset import layout
 from training.dataset.archive import WORLD_META_FILE, DatasetFiles, Member
-from training.dataset.info_json import PostInfo, parse_post
+from training.dataset.info_json import parse_post
 from training.dataset.mapping import MappedPost, parse_influencers, parse_mapping
-from training.dataset.records import POST_RECORD_FIELDS, InfluencerRecord, PostRecord
+from training.dataset.records import InfluencerRecord, PostRecord
 from training.dataset.report import DatasetReport
 from training.errors import DatasetError, RecordFormatError
 
 log = logging.getLogger(__name__)
-# What a post record takes from the post's metadata file: the fields both name alike.
-_FROM_INFO = tuple(f.name for f in fields(PostInfo) if f.name in POST_RECORD_FIELDS)
 
 PathLike = str | Path
 
@@ -181,7 +178,7 @@ class InstagramDataset:
             label=self._labels.get(influencer),
             post_id=post.post_id,
             image_paths=images,
-            **{name: getattr(meta, name) for name in _FROM_INFO},
+            **meta.record_fields,
         )
 
     def _count_bad(self, influencer: str, post: MappedPost, info: Member, reason: str, detail: str) -> None:
