@@ -103,7 +103,7 @@ class JobSettings(_Section):
     image_roots: tuple[Path, ...] = ()
     max_caption_chars: int = Field(5000, ge=1)
     # An inline image travels base64-encoded (4/3 of its size) inside an event: it must fit one.
-    max_image_bytes: int = Field(5_000_000, ge=1, le=limits.MAX_EVENT_BYTES // 4 * 3)
+    max_image_bytes: int = Field(5_000_000, ge=1, le=limits.base64_max_bytes(limits.MAX_EVENT_BYTES))
     max_hashtags: int = Field(60, ge=0)
     # A whole post event (the Kafka value), inline image included. At most streaming.limits'
     # MAX_EVENT_BYTES: below the producer and topic caps, so an accepted event can be written again.

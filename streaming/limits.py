@@ -4,6 +4,7 @@
                                                         server.properties, checked by a test), each
                                                         topic's max.message.bytes (kafka_admin)
     record a producer sends   <= PRODUCER_MAX_REQUEST_BYTES   max.request.size of every producer
+                                                        (streaming.infra.kafka_admin.kafka_producer)
     post event the job takes  <= JobSettings.max_event_bytes <= MAX_EVENT_BYTES (validation)
     dead letter the job writes <= DEAD_LETTER_MAX_BYTES, whatever it read (streaming.events.post_event)
 
@@ -49,9 +50,21 @@ TRIGGER_POSTS_MAX = 100
 ORIGINAL_MAX_BYTES = 64 * 1024  # the original value, whole up to this, else its prefix
 KEY_MAX_BYTES = 1024  # the original key, whole up to this, else its prefix (a valid name is <= 256)
 DETAIL_MAX_CHARS = 1000  # the human-readable detail, cut with an ellipsis past this
+
+
+def base64_chars(n_bytes: int) -> int:
+    """Characters of the standard (padded) base64 of ``n_bytes`` bytes."""
+    return 4 * -(-n_bytes // 3)
+
+
+def base64_max_bytes(n_chars: int) -> int:
+    """The most bytes ``n_chars`` characters of base64 decode to (up to two fewer with padding)."""
+    return n_chars // 4 * 3
+
+
 # What one dead letter may take at most (JSON value + key): the base64 prefix, the detail escaped
 # at worst (12 bytes a code point as a surrogate pair escape) and the fixed fields with room to spare.
-DEAD_LETTER_MAX_BYTES = 4 * (ORIGINAL_MAX_BYTES // 3 + 1) + 12 * DETAIL_MAX_CHARS + KEY_MAX_BYTES + 8 * 1024
+DEAD_LETTER_MAX_BYTES = base64_chars(ORIGINAL_MAX_BYTES) + 12 * DETAIL_MAX_CHARS + KEY_MAX_BYTES + 8 * 1024
 
 
 def check_limits() -> None:

@@ -17,14 +17,14 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError, ReplayError
 from streaming.events import SCHEMA_VERSION
+from streaming.events.post_fields import EVENT_FIELDS, event_of
 from streaming.limits import INFLUENCER_MAX_CHARS
 from streaming.replay_order import OrderedPosts, time_ordered
 from training.dataset.records import PostRecord
@@ -46,12 +46,10 @@ MALFORMED_KINDS: dict[str, str] = {
     "influencer_too_long": "influencer_too_long",
     "influencer_forbidden_char": "influencer_forbidden_char",
 }
+# The event fields a dataset record carries under the same name (all but schema and the image).
+_RECORD_EVENT_FIELDS = tuple(name for name in EVENT_FIELDS if name in {f.name for f in fields(PostRecord)})
 # Characters that make a name spoofable: NUL, right-to-left override, left-to-right isolate.
 _SPOOFING_CHARS = ("\x00", "\u202e", "\u2066")
-
-
-def iso_utc(record: PostRecord) -> str:
-    return record.ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -74,25 +72,15 @@ def to_post_event(
     if not record.image_paths:
         raise ReplayError(f"post {record.post_id} of {record.influencer} has no image to send")
     image = record.image_paths[0]
-    event: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
-        "post_id": record.post_id,
-        "influencer": record.influencer,
-        "ts": iso_utc(record),
-        "caption": record.caption,
-        "hashtags": list(record.hashtags),
-        "usertags": list(record.usertags),
-    }
+    values: dict[str, Any] = {"schema": SCHEMA_VERSION}
+    values.update((name, getattr(record, name)) for name in _RECORD_EVENT_FIELDS)
     folder = _real_folder(image.parent) if image_mode == "uri" else None
     if folder is not None:
-        event["image_uri"] = (folder / image.name).as_uri()
+        values["image_uri"] = (folder / image.name).as_uri()
     else:
         data = read_image(image) if read_image is not None else image.read_bytes()
-        event["image_b64"] = base64.b64encode(data).decode("ascii")
-    event["likes"] = record.likes
-    event["comments"] = record.comments
-    event["sponsored"] = record.sponsored
-    return event
+        values["image_b64"] = base64.b64encode(data).decode("ascii")
+    return event_of(values)
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -233,26 +221,15 @@ def check_reachable(kafka: KafkaSettings, timeout_s: float = 2.0) -> None:
 
 
 def _producer(kafka: KafkaSettings) -> Any:
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
+    from streaming.infra.kafka_admin import kafka_producer
 
-    from streaming.infra.kafka_admin import client_config
-
-    try:
-        return KafkaProducer(
-            bootstrap_servers=kafka.bootstrap_servers,
-            acks="all",
-            linger_ms=20,
-            batch_size=256 * 1024,
-            max_request_size=16 * 1024 * 1024,
-            max_block_ms=15_000,
-            **client_config(kafka.client_properties, KafkaProducer),
-        )
-    except KafkaError as exc:
-        raise BrokerError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} ({exc}); start it with `scout kafka start` "
-            "or point kafka.bootstrap_servers at a running broker"
-        ) from exc
+    return kafka_producer(
+        kafka.bootstrap_servers,
+        kafka.client_properties,
+        linger_ms=20,
+        batch_bytes=256 * 1024,
+        max_block_ms=15_000,
+    )
 
 
 def replay(

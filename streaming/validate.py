@@ -39,12 +39,14 @@ from jsonschema.exceptions import ValidationError
 from streaming.config import JobSettings
 from streaming.errors import EventValidationError
 from streaming.events import SCHEMA_VERSION, load_schema
+from streaming.events.post_fields import ValidPost
 from streaming.limits import (
     DEFAULT_MAX_EVENT_BYTES,
     FORBIDDEN_NAME_CATEGORIES,
     IMAGE_URI_MAX_CHARS,
     INFLUENCER_MAX_CHARS,
     POST_ID_MAX_CHARS,
+    base64_max_bytes,
 )
 
 REASONS: tuple[str, ...] = (
@@ -95,23 +97,6 @@ class ValidationLimits:
             max_image_bytes=job.max_image_bytes,
             image_roots=tuple(os.path.realpath(root) for root in job.image_roots),
         )
-
-
-@dataclass(frozen=True)
-class ValidPost:
-    schema: int
-    post_id: str
-    influencer: str
-    ts: datetime  # timezone-aware, UTC
-    caption: str
-    hashtags: tuple[str, ...]
-    usertags: tuple[str, ...]
-    image_uri: str | None  # as sent
-    image_path: str | None  # image_uri resolved to an absolute local path
-    image_b64: str | None
-    likes: int | None
-    comments: int | None
-    sponsored: bool | None
 
 
 @cache
@@ -217,7 +202,7 @@ def _parse_ts(text: str) -> datetime:
 
 def _check_image_b64(data: str, limits: ValidationLimits) -> None:
     compact = _WHITESPACE.sub(b"", data.encode("ascii", errors="replace"))
-    if len(compact) // 4 * 3 > limits.max_image_bytes + 2:
+    if base64_max_bytes(len(compact)) > limits.max_image_bytes + 2:  # + the padding
         raise _reject("image_too_large", f"image_b64 decodes to more than {limits.max_image_bytes} bytes")
     try:
         decoded = base64.b64decode(compact, validate=True)
@@ -301,22 +286,4 @@ def validate_event(raw: bytes | None, limits: ValidationLimits) -> ValidPost:
     else:
         image_path = resolve_image_uri(image_uri, limits.image_roots)
 
-    def count(key: str) -> int | None:
-        value = event.get(key)
-        return None if value is None else int(value)
-
-    return ValidPost(
-        schema=SCHEMA_VERSION,
-        post_id=event["post_id"],
-        influencer=event["influencer"],
-        ts=ts,
-        caption=event["caption"],
-        hashtags=tuple(event["hashtags"]),
-        usertags=tuple(event["usertags"]),
-        image_uri=image_uri,
-        image_path=image_path,
-        image_b64=image_b64,
-        likes=count("likes"),
-        comments=count("comments"),
-        sponsored=event.get("sponsored"),
-    )
+    return ValidPost.from_event(event, ts=ts, image_path=image_path)

@@ -60,7 +60,7 @@ def _jpegs(count: int, seed: int) -> list[str]:
 
 def synthetic_events(influencers: int, posts: int, seed: int, start: int = 0) -> list[tuple[bytes, bytes]]:
     """(key, value) post events; post ``start + i`` belongs to a uniformly drawn influencer."""
-    from streaming.events import SCHEMA_VERSION
+    from streaming.events import SCHEMA_VERSION, utc_timestamp
     from streaming.replay import encode
 
     rng = random.Random(seed)
@@ -73,7 +73,7 @@ def synthetic_events(influencers: int, posts: int, seed: int, start: int = 0) ->
             "schema": SCHEMA_VERSION,
             "post_id": f"p{i:09d}",
             "influencer": name,
-            "ts": (t0 + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+            "ts": utc_timestamp(t0 + timedelta(seconds=i)),
             "caption": " ".join(rng.choices(_WORDS, k=6)),
             "hashtags": rng.sample(_WORDS, 2),
             "usertags": [],

@@ -94,15 +94,10 @@ def encoder_posts_per_s(model_dir: Path, device: str, batch_size: int, events: l
 
 
 def _send(settings: Any, records: list[tuple[bytes, bytes]], rate: float | None) -> None:
-    from kafka import KafkaProducer
-
-    from streaming.infra.kafka_admin import client_config
+    from streaming.infra.kafka_admin import kafka_producer
 
     kafka = settings.kafka
-    producer = KafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers, acks="all", linger_ms=5,
-        max_request_size=16 * 1024 * 1024, **client_config(kafka.client_properties, KafkaProducer),
-    )  # fmt: skip
+    producer = kafka_producer(kafka.bootstrap_servers, kafka.client_properties)
     started = time.monotonic()
     for i, (key, value) in enumerate(records):
         if rate is not None and (ahead := started + i / rate - time.monotonic()) > 0:

@@ -1,7 +1,8 @@
 """The post event as Spark sees it after parsing, and the dead-letter record layout.
 
-The JSON contracts are post_event.schema.json (input on `posts`) and dead_letter.schema.json (value
-on `posts.dlq`); this module is their typed mirror for Spark and for plain Python writers.
+The JSON contracts are post_event.schema.json (input on `posts`, its fields in
+streaming.events.post_fields) and dead_letter.schema.json (value on `posts.dlq`); this module is
+their typed mirror for Spark and for plain Python writers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pyspark.sql.types import (
     ArrayType,
     BinaryType,
     BooleanType,
+    DataType,
     IntegerType,
     LongType,
     StringType,
@@ -24,27 +26,21 @@ from pyspark.sql.types import (
 )
 
 from streaming import limits
-from streaming.events import SCHEMA_VERSION
+from streaming.events import SCHEMA_VERSION, utc_timestamp
+from streaming.events.post_fields import POST_COLUMNS, POST_KINDS
 
-# One valid post (streaming.validate.ValidPost); every field nullable so a rejected row fits too.
-POST_SCHEMA = StructType(
-    [
-        StructField("schema", IntegerType()),
-        StructField("post_id", StringType()),
-        StructField("influencer", StringType()),
-        StructField("ts", TimestampType()),  # event time, UTC
-        StructField("caption", StringType()),
-        StructField("hashtags", ArrayType(StringType())),
-        StructField("usertags", ArrayType(StringType())),
-        StructField("image_uri", StringType()),  # as sent
-        StructField("image_path", StringType()),  # image_uri resolved inside the image roots
-        StructField("image_b64", StringType()),
-        StructField("likes", LongType()),
-        StructField("comments", LongType()),
-        StructField("sponsored", BooleanType()),
-    ]
-)
-POST_COLUMNS: tuple[str, ...] = tuple(POST_SCHEMA.fieldNames())
+# The Spark type of each kind of post field (streaming.events.post_fields).
+_SPARK_TYPES: dict[str, DataType] = {
+    "int": IntegerType(),
+    "long": LongType(),
+    "string": StringType(),
+    "strings": ArrayType(StringType()),
+    "timestamp": TimestampType(),  # UTC
+    "boolean": BooleanType(),
+}
+# One valid post (ValidPost's fields, in order); every field nullable so a rejected row fits too.
+POST_SCHEMA = StructType([StructField(name, _SPARK_TYPES[kind]) for name, kind in POST_KINDS.items()])
+assert tuple(POST_SCHEMA.fieldNames()) == POST_COLUMNS
 
 # Why a row was rejected: both null for a valid post.
 DLQ_SCHEMA = StructType(
@@ -125,7 +121,7 @@ def dead_letter_record(
         "source_topic": source_topic,
         "source_partition": source_partition,
         "source_offset": source_offset,
-        "source_timestamp": None if source_timestamp is None else source_timestamp.isoformat(),
+        "source_timestamp": None if source_timestamp is None else utc_timestamp(source_timestamp),
         "original_b64": None if kept is None else base64.b64encode(kept).decode("ascii"),
     }
     assert tuple(record) == DEAD_LETTER_FIELDS

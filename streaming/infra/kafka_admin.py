@@ -246,6 +246,41 @@ def read_topic(
         consumer.close()
 
 
+def kafka_producer(
+    bootstrap: str,
+    client_properties: Mapping[str, str] | None = None,
+    *,
+    linger_ms: int = 5,
+    batch_bytes: int | None = None,
+    max_block_ms: int | None = None,
+) -> KafkaProducer:
+    """A producer that knows the broker's limits: acks=all, requests up to
+    streaming.limits.PRODUCER_MAX_REQUEST_BYTES (every topic's cap), the client properties;
+    BrokerError (with what to do) when no broker answers at ``bootstrap``.
+
+    ``linger_ms`` and ``batch_bytes`` trade latency for fewer requests; ``max_block_ms`` bounds how
+    long a send waits for metadata (kafka-python's default when None).
+    """
+    tuning: dict[str, int] = {"linger_ms": linger_ms}
+    if batch_bytes is not None:
+        tuning["batch_size"] = batch_bytes
+    if max_block_ms is not None:
+        tuning["max_block_ms"] = max_block_ms
+    try:
+        return KafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            max_request_size=limits.PRODUCER_MAX_REQUEST_BYTES,
+            **tuning,
+            **client_config(client_properties, KafkaProducer),
+        )
+    except KafkaError as exc:
+        raise BrokerError(
+            f"cannot reach Kafka at {bootstrap} ({exc}); start it with `scout kafka start` or point "
+            "kafka.bootstrap_servers at a running broker"
+        ) from exc
+
+
 def produce(
     bootstrap: str,
     topic: str,
@@ -253,13 +288,7 @@ def produce(
     client_properties: Mapping[str, str] | None = None,
 ) -> list[RecordMetadata]:
     """Send (key, value) records, wait until all are acknowledged; their partitions and offsets."""
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        linger_ms=5,
-        max_request_size=limits.PRODUCER_MAX_REQUEST_BYTES,
-        **client_config(client_properties, KafkaProducer),
-    )
+    producer = kafka_producer(bootstrap, client_properties)
     futures = []
     try:
         for key, value in records:

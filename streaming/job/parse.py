@@ -22,15 +22,16 @@ from pyspark.sql.types import StructType
 from streaming import limits
 from streaming.config import JobSettings, ScoutSettings
 from streaming.errors import EventValidationError
-from streaming.events.post_event import DLQ_SCHEMA, ELLIPSIS, POST_COLUMNS, POST_SCHEMA, SOURCE_COLUMNS
+from streaming.events import SPARK_TIMESTAMP_FORMAT
+from streaming.events.post_event import DLQ_SCHEMA, ELLIPSIS, POST_SCHEMA, SOURCE_COLUMNS
+from streaming.events.post_fields import POST_COLUMNS, POST_KINDS, ValidPost
 from streaming.infra.spark import kafka_options
-from streaming.validate import ValidationLimits, ValidPost, validate_event
+from streaming.validate import ValidationLimits, validate_event
 
 log = logging.getLogger(__name__)
 
 PARSE_RESULT_SCHEMA = StructType(POST_SCHEMA.fields + DLQ_SCHEMA.fields)
 _RESULT_COLUMNS = tuple(PARSE_RESULT_SCHEMA.fieldNames())
-_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
 
 
 def read_posts(spark: SparkSession, settings: ScoutSettings) -> DataFrame:
@@ -51,23 +52,11 @@ def _result_row(value: bytes | None, limits: ValidationLimits) -> tuple:
         post: ValidPost = validate_event(value, limits)
     except EventValidationError as exc:
         return (None,) * len(POST_COLUMNS) + (exc.reason, exc.detail)
-    return (
-        post.schema,
-        post.post_id,
-        post.influencer,
-        post.ts,
-        post.caption,
-        list(post.hashtags),
-        list(post.usertags),
-        post.image_uri,
-        post.image_path,
-        post.image_b64,
-        post.likes,
-        post.comments,
-        post.sponsored,
-        None,
-        None,
-    )
+    return (*post.row(), None, None)
+
+
+# The pandas dtype of each kind of post field whose values may be missing (rejected rows).
+_NULLABLE_DTYPES = {"int": "Int64", "long": "Int64", "boolean": "boolean"}
 
 
 def validate_values(values: pd.Series, limits: ValidationLimits) -> pd.DataFrame:
@@ -75,10 +64,11 @@ def validate_values(values: pd.Series, limits: ValidationLimits) -> pd.DataFrame
     frame = pd.DataFrame(
         [_result_row(value, limits) for value in values], columns=list(_RESULT_COLUMNS), index=values.index
     )
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    for column in ("schema", "likes", "comments"):
-        frame[column] = frame[column].astype("Int64")
-    frame["sponsored"] = frame["sponsored"].astype("boolean")
+    for column, kind in POST_KINDS.items():
+        if kind == "timestamp":
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        elif kind in _NULLABLE_DTYPES:
+            frame[column] = frame[column].astype(_NULLABLE_DTYPES[kind])
     return frame
 
 
@@ -168,7 +158,7 @@ def dead_letter_value(stage: str) -> Column:
     key_cut = F.coalesce(F.length(key) > limits.KEY_MAX_BYTES, F.lit(False))
 
     def as_json(*columns: Column) -> Column:
-        options = {"timestampFormat": _TIMESTAMP_FORMAT, "ignoreNullFields": "false"}
+        options = {"timestampFormat": SPARK_TIMESTAMP_FORMAT, "ignoreNullFields": "false"}
         return F.to_json(F.struct(*columns), options)
 
     return (

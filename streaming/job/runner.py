@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from streaming.config import ScoutSettings
 from streaming.errors import CheckpointMismatchError, StreamJobError
+from streaming.state.model_version import check_model_version
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -56,12 +57,7 @@ def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
         path.write_text(json.dumps(asdict(info), indent=2) + "\n")
         return info
     stored = CheckpointInfo(**json.loads(path.read_text()))
-    if stored.model_version != info.model_version:
-        raise CheckpointMismatchError(
-            f"checkpoint {directory} holds state of model {stored.model_version}, the job was started with "
-            f"model {info.model_version}; point spark.checkpoint_dir at a fresh directory to start the new "
-            "model (it replays `posts` from the topic's retention), or go back to the old model"
-        )
+    check_model_version(stored.model_version, info.model_version, f"checkpoint {directory}")
     if stored.tau_seconds != info.tau_seconds:
         raise CheckpointMismatchError(
             f"checkpoint {directory} was built with job.tau_seconds={stored.tau_seconds}, the job has "
@@ -72,9 +68,8 @@ def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("CheckpointMismatchError: ", "Error: "):
-        if marker in text:
-            return text.split(marker, 1)[1].splitlines()[0]
+    if "Error: " in text:
+        return text.split("Error: ", 1)[1].splitlines()[0]
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
@@ -97,6 +92,7 @@ class StreamJob:
         self._keep_alive: WorkerKeepAlive | None = None
         self._stop_requested = threading.Event()
         self._metrics_server: MetricsServer | None = None
+        self._batch_failure: Exception | None = None  # what a foreachBatch call raised, by type
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -234,8 +230,12 @@ class StreamJob:
     def _batch(self, output: Any, batch_id: int) -> None:
         """foreachBatch: the committer, with the keep-alive held off while the batch runs."""
         assert self.committer is not None and self._keep_alive is not None
-        with self._keep_alive.in_use():
-            self.committer(output, batch_id)
+        try:
+            with self._keep_alive.in_use():
+                self.committer(output, batch_id)
+        except Exception as exc:  # the query's caller gets only Py4J text from Spark: keep the object
+            self._batch_failure = exc
+            raise
 
     def _caught_up(self) -> bool:
         """True when the last finished batch read through the current end of `posts`.
@@ -257,7 +257,6 @@ class StreamJob:
         return True
 
     def _failure(self, exc: BaseException) -> Exception:
-        text = str(exc)
-        if "CheckpointMismatchError" in text:
-            return CheckpointMismatchError(_first_line(exc))
+        if isinstance(self._batch_failure, CheckpointMismatchError):
+            return self._batch_failure
         return StreamJobError(f"the streaming query failed: {_first_line(exc)}")

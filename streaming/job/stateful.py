@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from streaming.errors import StateStoreError
+from streaming.job.sinks.base import PROFILE
 from streaming.limits import TRIGGER_POSTS_MAX
 from streaming.state import online_softmax as attention
 from streaming.state.fold import FoldedBatch, PostBatch, StateBatch, fold_batch
@@ -34,13 +35,29 @@ from streaming.state.store import StateStore
 
 log = logging.getLogger(__name__)
 
-PROFILE = "profile"
-DEAD_LETTER = "dead_letter"
-# The columns of a profile row, what the sinks read (streaming.job.sinks).
-PROFILE_COLUMNS = (
-    "kind", "influencer", "category", "previous_category", "probabilities", "embedding", "post_count",
-    "top_posts", "trigger_posts", "event_time", "processing_time", "model_version",
-)  # fmt: skip
+
+@dataclass(frozen=True)
+class ProfileColumns:
+    """The profile rows of one batch, column by column (G influencers); what the sinks read."""
+
+    kind: str  # PROFILE (streaming.job.sinks.base splits a batch's rows by kind)
+    influencer: list[str]
+    category: np.ndarray  # (G,) labels
+    previous_category: list[str | None]  # the last published one, None for a new influencer
+    probabilities: list[np.ndarray]  # G arrays (C,) float64
+    embedding: list[np.ndarray]  # G arrays (H,)
+    post_count: np.ndarray  # (G,)
+    top_posts: list[list[dict[str, Any]]]  # the profile event's top_posts items
+    trigger_posts: list[list[str]]  # the post ids of this batch, the latest TRIGGER_POSTS_MAX
+    event_time: pd.DatetimeIndex  # (G,) the latest event time of each influencer's posts
+    processing_time: pd.Timestamp
+    model_version: str
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({column: getattr(self, column) for column in PROFILE_COLUMNS})
+
+
+PROFILE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(ProfileColumns))
 
 
 @dataclass(frozen=True)
@@ -122,25 +139,25 @@ class StateStage:
         labels = np.asarray(model.labels, dtype=object)
         category = labels[probs.argmax(axis=1)]  # (G,)
         starts = np.flatnonzero(np.r_[True, posts.segment[1:] != posts.segment[:-1]])  # (G,)
-        top_posts = [  # the profile event's top_posts items
+        top_posts = [
             attention.top_posts(attention.AttentionState(int(n), float(m), float(z), s, top))
             for n, m, z, s, top in zip(states.n, states.m, states.z, states.s, states.top, strict=True)
         ]
         per_influencer_ids = np.split(posts.post_id, starts[1:])  # G arrays, in event-time order
-        profiles = pd.DataFrame({
-            "kind": PROFILE,
-            "influencer": list(states.names),
-            "category": category,
-            "previous_category": list(prior.category),
-            "probabilities": list(probs),
-            "embedding": list(folded.embeddings),
-            "post_count": states.n,
-            "top_posts": top_posts,
-            "trigger_posts": [ids[-TRIGGER_POSTS_MAX:].tolist() for ids in per_influencer_ids],
-            "event_time": pd.to_datetime(np.maximum.reduceat(ts_ns, starts), utc=True),
-            "processing_time": pd.Timestamp(batch_time),
-            "model_version": model.version,
-        })  # fmt: skip
+        profiles = ProfileColumns(
+            kind=PROFILE,
+            influencer=list(states.names),
+            category=category,
+            previous_category=list(prior.category),
+            probabilities=list(probs),
+            embedding=list(folded.embeddings),
+            post_count=states.n,
+            top_posts=top_posts,
+            trigger_posts=[ids[-TRIGGER_POSTS_MAX:].tolist() for ids in per_influencer_ids],
+            event_time=pd.to_datetime(np.maximum.reduceat(ts_ns, starts), utc=True),
+            processing_time=pd.Timestamp(batch_time),
+            model_version=model.version,
+        ).frame()
         published = StateBatch(states.names, states.n, states.m, states.z, states.s, states.top,
                                tuple(category.tolist()))  # fmt: skip
         return profiles, published

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from streaming.config import JobSettings, ServiceSettings
+from streaming.limits import base64_chars
 
 
 class TopPost(BaseModel):
@@ -59,11 +60,6 @@ BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 MAX_USERTAGS = 60
 
 
-def base64_length(max_bytes: int) -> int:
-    """Longest base64 text whose decoded bytes stay within ``max_bytes`` (whole groups of three)."""
-    return 4 * (max_bytes // 3)
-
-
 def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseModel]:
     """The body of POST /api/similar with its bounds taken from the settings, so the OpenAPI
     document declares exactly what is enforced: caption and hashtags as the job limits them, the
@@ -78,7 +74,7 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
         image_b64: str | None = Field(
             None,
             pattern=BASE64_PATTERN,
-            max_length=base64_length(job.max_image_bytes),
+            max_length=base64_chars(job.max_image_bytes // 3 * 3),  # whole groups within the limit
             description="the image file (JPEG, PNG, ...), base64, at most job.max_image_bytes; omit for "
             "text only. Bytes that do not decode as an image leave the post text-only (image_errors).",
         )

@@ -39,7 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from streaming.errors import AttentionStateError, CheckpointMismatchError
+from streaming.errors import AttentionStateError
+from streaming.events import utc_timestamp
+from streaming.state.model_version import check_model_version
 
 REFERENCE_EPOCH_S = 1_577_836_800.0  # 2020-01-01T00:00:00Z as Unix seconds
 SNIPPET_CHARS = 160
@@ -158,11 +160,8 @@ def update(
     assert top_k >= 0, f"top_k must be >= 0, got {top_k}"
     if state is None:
         state = AttentionState.empty(h_new.shape[1], model_version or "")
-    elif model_version is not None and state.model_version != model_version:
-        raise CheckpointMismatchError(
-            f"influencer state was built by model {state.model_version!r}, this job runs "
-            f"{model_version!r}; start the new model on a fresh checkpoint (it replays `posts`)"
-        )
+    elif model_version is not None:
+        check_model_version(state.model_version, model_version, "the influencer state")
     assert h_new.shape[1] == state.dim, f"h has {h_new.shape[1]} dims, the state has {state.dim}"
     if k == 0:
         return state
@@ -222,7 +221,7 @@ def top_posts(state: AttentionState) -> list[dict[str, Any]]:
             "weight": min(1.0, max(0.0, float(weight))),
             "image_uri": post.image_uri,
             "caption": post.caption,
-            "ts": datetime.fromtimestamp(post.ts_seconds, UTC).isoformat().replace("+00:00", "Z"),
+            "ts": utc_timestamp(datetime.fromtimestamp(post.ts_seconds, UTC)),
         }
         for post, weight in zip(state.top, top_weights(state), strict=True)
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,19 +32,11 @@ def extract_hashtags(caption: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class PostMeta:
-    """The fields of one post metadata file that the system uses."""
+class PostInfo:
+    """What one post metadata file says: the post's fields, and the account that owns it."""
 
-    ts: datetime  # timezone-aware, UTC
-    caption: str
-    hashtags: tuple[str, ...]
-    usertags: tuple[str, ...]
-    likes: int | None
-    comments: int | None
-    sponsored: bool
-    is_video: bool
+    record_fields: Mapping[str, Any]  # the PostRecord fields a file gives, by name: ts, caption...
     owner: str | None
-    accessibility_caption: str | None
 
 
 def _unwrap(obj: Any) -> dict[str, Any]:
@@ -73,8 +66,8 @@ def _count(node: dict[str, Any], *keys: str) -> int | None:
     return None
 
 
-def parse_post(raw: bytes | str) -> PostMeta:
-    """One post metadata file -> PostMeta. Raises RecordFormatError(reason, detail) when unusable."""
+def parse_post(raw: bytes | str) -> PostInfo:
+    """One post metadata file -> PostInfo. Raises RecordFormatError(reason, detail) when unusable."""
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -91,20 +84,22 @@ def parse_post(raw: bytes | str) -> PostMeta:
     )
     owner = node.get("owner")
     access = node.get("accessibility_caption")
-    return PostMeta(
-        ts=datetime.fromtimestamp(ts_raw, tz=UTC),
-        caption=caption,
-        hashtags=extract_hashtags(caption),
-        usertags=usertags,
-        likes=_count(node, "edge_media_preview_like", "edge_liked_by"),
-        comments=_count(
+    record_fields = {
+        "ts": datetime.fromtimestamp(ts_raw, tz=UTC),
+        "caption": caption,
+        "hashtags": extract_hashtags(caption),
+        "usertags": usertags,
+        "likes": _count(node, "edge_media_preview_like", "edge_liked_by"),
+        "comments": _count(
             node, "edge_media_to_comment", "edge_media_preview_comment", "edge_media_to_parent_comment"
         ),
-        sponsored=bool(_edges(node, "edge_media_to_sponsor_user")) or node.get("is_paid_partnership") is True,
-        is_video=node.get("is_video") is True,
-        owner=str(owner["username"]) if isinstance(owner, dict) and owner.get("username") else None,
-        accessibility_caption=str(access) if isinstance(access, str) else None,
-    )
+        "sponsored": bool(_edges(node, "edge_media_to_sponsor_user"))
+        or node.get("is_paid_partnership") is True,
+        "is_video": node.get("is_video") is True,
+        "accessibility_caption": str(access) if isinstance(access, str) else None,
+    }
+    has_owner = isinstance(owner, dict) and owner.get("username")
+    return PostInfo(record_fields, owner=str(owner["username"]) if has_owner else None)
 
 
 def build_post(

@@ -177,16 +177,8 @@ class InstagramDataset:
             influencer=influencer,
             label=self._labels.get(influencer),
             post_id=post.post_id,
-            ts=meta.ts,
-            caption=meta.caption,
-            hashtags=meta.hashtags,
-            usertags=meta.usertags,
-            likes=meta.likes,
-            comments=meta.comments,
-            sponsored=meta.sponsored,
-            is_video=meta.is_video,
             image_paths=images,
-            accessibility_caption=meta.accessibility_caption,
+            **meta.record_fields,
         )
 
     def _count_bad(self, influencer: str, post: MappedPost, info: Member, reason: str, detail: str) -> None:

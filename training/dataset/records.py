@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -31,3 +31,7 @@ class PostRecord:
     is_video: bool
     image_paths: tuple[Path, ...]  # images of the post that exist on disk (or as archive members)
     accessibility_caption: str | None = None
+
+
+# PostRecord's fields in order: the columns of the Spark reader's posts frame too.
+POST_RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PostRecord))

@@ -25,6 +25,7 @@ from pyspark.sql import types as T
 
 from training.dataset import layout
 from training.dataset.categories import CATEGORIES, LABEL_FIXES
+from training.dataset.records import POST_RECORD_FIELDS
 from training.errors import DatasetError
 
 _QUOTED = r"""['"]([^'"]+)['"]"""
@@ -259,8 +260,7 @@ def _parsed(info: DataFrame) -> DataFrame:
 
 @dataclass(frozen=True)
 class SparkDataset:
-    posts: DataFrame  # influencer, label, post_id, ts, caption, hashtags, usertags, likes, comments,
-    #                   sponsored, is_video, image_paths, accessibility_caption
+    posts: DataFrame  # records.POST_RECORD_FIELDS, one row per post (image_paths as path strings)
     mapped: DataFrame  # influencer, json_name, n (rows), images, has_info, readable
 
     def counts(self) -> dict[str, int]:
@@ -302,27 +302,15 @@ def read_dataset_spark(spark: SparkSession, root: str | Path) -> SparkDataset:
         .groupBy("influencer", "json_name")
         .agg(F.array_sort(F.collect_list(F.struct("pos", "path"))).alias("found"))
     )
+    computed = {  # the PostRecord fields not read under their own name
+        "post_id": F.regexp_replace("json_name", f"\\{layout.INFO_SUFFIX}$", ""),
+        "image_paths": F.coalesce(F.transform("found", lambda f: f["path"]), F.array().cast("array<string>")),
+    }
     posts = (
         mapped.where("readable")
         .join(kept, ["influencer", "json_name"], "left")
         .join(labels, "influencer", "left")
-        .select(
-            "influencer",
-            "label",
-            F.regexp_replace("json_name", f"\\{layout.INFO_SUFFIX}$", "").alias("post_id"),
-            "ts",
-            "caption",
-            "hashtags",
-            "usertags",
-            "likes",
-            "comments",
-            "sponsored",
-            "is_video",
-            F.coalesce(F.transform("found", lambda f: f["path"]), F.array().cast("array<string>")).alias(
-                "image_paths"
-            ),
-            "accessibility_caption",
-        )
+        .select(*(computed.get(name, F.col(name)).alias(name) for name in POST_RECORD_FIELDS))
     )
     return SparkDataset(posts=posts, mapped=mapped)
 

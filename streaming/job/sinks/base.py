@@ -15,12 +15,19 @@ from datetime import datetime
 
 import pandas as pd
 
-from streaming.job.stateful import DEAD_LETTER, PROFILE
+from streaming.events import utc_timestamp
+
+# The kinds of the state stage's output rows (a ``kind`` column): a profile, a dead letter.
+PROFILE = "profile"
+DEAD_LETTER = "dead_letter"
 
 
 @dataclass(frozen=True)
 class SinkBatch:
-    """One micro-batch of the state stage's output, split by kind (pandas frames of OUTPUT_DDL)."""
+    """One micro-batch of the state stage's output, split by kind (pandas frames).
+
+    Profiles have streaming.job.stateful.PROFILE_COLUMNS, dead letters the embed stage's columns.
+    """
 
     batch_id: int
     profiles: pd.DataFrame  # one row per influencer updated in this batch
@@ -61,9 +68,5 @@ class Sink(ABC):
 
 
 def iso_time(value: datetime | pd.Timestamp | None) -> str | None:
-    """A timestamp as ISO-8601 UTC with a Z (naive values are UTC, the session time zone)."""
-    if value is None or pd.isna(value):
-        return None
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.isoformat().replace("+00:00", "Z")
+    """A timestamp in the events' format (streaming.events.utc_timestamp), None for a missing one."""
+    return None if value is None or pd.isna(value) else utc_timestamp(value)

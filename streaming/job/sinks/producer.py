@@ -1,6 +1,7 @@
 """A JSON-valued Kafka topic writer shared by the Kafka sinks (kafka-python, from the driver).
 
-Its request limit is streaming.limits.PRODUCER_MAX_REQUEST_BYTES, the same as every topic's cap; the
+Its producer comes from streaming.infra.kafka_admin.kafka_producer: requests up to
+streaming.limits.PRODUCER_MAX_REQUEST_BYTES, the same as every topic's cap; the
 writers bound what they send (dead letters by construction), and a record over it is a BrokerError
 that names the topic, the size and the limit.
 """
@@ -12,13 +13,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from streaming import limits
 from streaming.config import KafkaSettings
 from streaming.errors import BrokerError
-from streaming.infra.kafka_admin import client_config
+from streaming.infra.kafka_admin import kafka_producer
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +32,15 @@ class TopicWriter:
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self.topic = topic
         self._bootstrap = kafka.bootstrap_servers
-        try:
-            self._producer = KafkaProducer(
-                bootstrap_servers=kafka.bootstrap_servers,
-                acks="all",
-                # A micro-batch's records go out together at ``flush`` (which does not wait for the
-                # linger): large batches and a long linger mean one request per partition, not one
-                # wake-up of the sender thread per handful of records (~1 ms each, measured).
-                linger_ms=WRITER_LINGER_MS,
-                batch_size=WRITER_BATCH_BYTES,
-                max_request_size=limits.PRODUCER_MAX_REQUEST_BYTES,
-                **client_config(kafka.client_properties, KafkaProducer),
-            )
-        except KafkaError as exc:
-            where = kafka.bootstrap_servers
-            raise BrokerError(f"cannot reach Kafka at {where} to write {topic!r}: {exc}") from exc
+        # A micro-batch's records go out together at ``flush`` (which does not wait for the linger):
+        # large batches and a long linger mean one request per partition, not one wake-up of the
+        # sender thread per handful of records (~1 ms each, measured).
+        self._producer = kafka_producer(
+            kafka.bootstrap_servers,
+            kafka.client_properties,
+            linger_ms=WRITER_LINGER_MS,
+            batch_bytes=WRITER_BATCH_BYTES,
+        )
         self._pending: list[Any] = []
 
     def send(self, key: str | bytes | None, value: Mapping[str, Any] | bytes) -> None:

@@ -19,41 +19,14 @@ from streaming.service.schemas import (
     CategoryCount,
     InfluencerPage,
     InfluencerProfile,
-    InfluencerSummary,
-    SimilarInfluencer,
     SimilarResult,
     TopPost,
 )
 from streaming.service.store import Profile
+from streaming.service.views import default_k, similar_item, summary
 
 DEFAULT_PAGE_SIZE = 20
-DEFAULT_K = 10
 NO_PROFILE = {404: "no profile for that influencer"}
-
-
-def summary(profile: Profile) -> InfluencerSummary:
-    return InfluencerSummary(
-        influencer=profile.influencer,
-        category=profile.category,
-        confidence=profile.confidence,
-        post_count=profile.post_count,
-        model_version=profile.model_version,
-        updated=profile.processing_time,
-    )
-
-
-def similar_item(profile: Profile, score: float) -> SimilarInfluencer:
-    return SimilarInfluencer(
-        influencer=profile.influencer,
-        score=score,
-        category=profile.category,
-        confidence=profile.confidence,
-        post_count=profile.post_count,
-    )
-
-
-def default_k(service: ServiceSettings) -> int:
-    return min(DEFAULT_K, service.max_k)
 
 
 def unknown(name: str) -> HTTPException:

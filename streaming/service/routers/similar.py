@@ -22,8 +22,8 @@ from streaming.config import ScoutSettings
 from streaming.service.deps import ModelDep, StoreDep
 from streaming.service.limits import ClientBuckets, retry_after
 from streaming.service.problems import responses
-from streaming.service.routers.influencers import default_k, similar_item
 from streaming.service.schemas import ImageError, PostsResult, posts_query_model
+from streaming.service.views import default_k, similar_item
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 
 from streaming.job.commit import BatchCommitter
-from streaming.job.sinks.base import Sink, SinkBatch
-from streaming.job.stateful import DEAD_LETTER, PROFILE
+from streaming.job.sinks.base import DEAD_LETTER, PROFILE, Sink, SinkBatch
 
 
 class RecordingSink(Sink):
