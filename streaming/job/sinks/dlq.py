@@ -22,10 +22,7 @@ def _present(value: Any) -> Any:
 
 def dead_letter_event(row: Any) -> dict[str, Any]:
     """A dead-letter row of the state stage -> a dead_letter.schema.json record."""
-    stamp = _present(row.source_timestamp)
-    if stamp is not None:
-        stamp = pd.Timestamp(stamp)
-        stamp = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
+    stamp = _present(row.source_timestamp)  # naive from Spark: UTC (streaming.events.utc_timestamp)
     return dead_letter_record(
         stage=row.dlq_stage or "parse",
         reason=row.dlq_reason,
@@ -33,7 +30,7 @@ def dead_letter_event(row: Any) -> dict[str, Any]:
         source_topic=row.source_topic,
         source_partition=int(row.source_partition),
         source_offset=int(row.source_offset),
-        source_timestamp=stamp,
+        source_timestamp=None if stamp is None else pd.Timestamp(stamp),
         original=_present(row.value),
         key=_present(row.key),
     )
