@@ -19,15 +19,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import RunningBroker, running_broker
-from tests.streaming.job.helpers import (
-    latest_by_influencer,
-    produce,
-    read_json,
-    start_job,
-    tail,
-    topic_settings,
-    write_toml,
-)
+from tests.streaming.job import helpers
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +61,7 @@ class Supervisor:
 
     def start(self) -> None:
         assert len(self.exits) < MAX_STARTS, f"`scout stream` failed {len(self.exits)} times: {self.exits}"
-        self.process = start_job(self.config, self.log_file, *self.args)
+        self.process = helpers.start_job(self.config, self.log_file, *self.args)
         self.started_at = time.monotonic()
 
     def poll(self) -> int | None:
@@ -108,7 +100,9 @@ class Supervisor:
             self.process.wait()
 
     def last_logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{tail(path)}" for path in sorted(self.logs.glob("job-*.log")))
+        return "\n".join(
+            f"--- {path.name}\n{helpers.tail(path)}" for path in sorted(self.logs.glob("job-*.log"))
+        )
 
 
 def committed_batches(checkpoint: Path) -> int:
@@ -118,7 +112,7 @@ def committed_batches(checkpoint: Path) -> int:
 
 def post_counts(settings) -> dict[str, int]:
     """Influencer -> post_count of its latest profile on the profiles topic."""
-    profiles = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    profiles = helpers.latest_by_influencer(helpers.read_json(settings, settings.kafka.topics.profiles))
     return {name: profile["post_count"] for name, profile in profiles.items()}
 
 
@@ -131,15 +125,15 @@ def test_the_job_survives_a_broker_restart_under_a_supervisor(
     quick_timeouts = {
         "spark.extra_conf": {"spark.network.timeout": "30s", "spark.network.timeoutInterval": "20s"}
     }
-    settings = topic_settings(own_broker, checkpoint, random_model, tiny_world, **quick_timeouts)
-    config = write_toml(settings, tmp_path / "scout.toml")
+    settings = helpers.topic_settings(own_broker, checkpoint, random_model, tiny_world, **quick_timeouts)
+    config = helpers.write_toml(settings, tmp_path / "scout.toml")
     (tmp_path / "logs").mkdir()
     events = tiny_world.events
     expected = {name: len(posts) for name, posts in tiny_world.posts.items()}
     first, second = len(events) // 3, 2 * len(events) // 3
     supervisor = Supervisor(config, tmp_path / "logs", ())  # as deployed: no --until-idle
 
-    produce(settings, events[:first])
+    helpers.produce(settings, events[:first])
     supervisor.start()
     try:
         deadline = time.monotonic() + 300
@@ -149,7 +143,7 @@ def test_the_job_survives_a_broker_restart_under_a_supervisor(
             time.sleep(0.5)
 
         # Mid-replay: more posts arrive, and the broker goes away under the running job.
-        produce(settings, events[first:second])
+        helpers.produce(settings, events[first:second])
         time.sleep(1.0)
         stopped = time.monotonic()
         assert own_broker.broker.stop()
@@ -161,7 +155,7 @@ def test_the_job_survives_a_broker_restart_under_a_supervisor(
         # It neither hangs nor carries on blind: it exits non-zero, for its supervisor to restart.
         assert code not in (None, 0), f"the job did not exit within {OUTAGE_S:.0f}s: {supervisor.last_logs()}"
         own_broker.broker.start()  # same ports, same data dir: the topics and their records are back
-        produce(settings, events[second:])
+        helpers.produce(settings, events[second:])
 
         # The supervisor's loop: restart after a non-zero exit until every post is profiled.
         deadline = time.monotonic() + RUN_TIMEOUT_S
@@ -180,7 +174,7 @@ def test_the_job_survives_a_broker_restart_under_a_supervisor(
         supervisor.kill()
 
     log.info("starts of scout stream: %d, exits %s", len(supervisor.exits), supervisor.exits)
-    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    final = helpers.latest_by_influencer(helpers.read_json(settings, settings.kafka.topics.profiles))
     assert {name: p["post_count"] for name, p in final.items()} == expected
     reference = streamed_run.profiles
     for influencer, profile in final.items():

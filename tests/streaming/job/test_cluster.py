@@ -17,15 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import free_port
-from tests.streaming.job.helpers import (
-    latest_by_influencer,
-    produce,
-    read_json,
-    start_job,
-    tail,
-    topic_settings,
-    write_toml,
-)
+from tests.streaming.job import helpers
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +100,7 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
                     break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, tail(logs / "master.log")
+            assert time.monotonic() < deadline, helpers.tail(logs / "master.log")
             time.sleep(1)
         yield cluster
     finally:
@@ -124,7 +116,7 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
 
 def _cluster_settings(cluster, app_name: str, broker, tmp_path, model, world):
     """Settings (and their TOML file) for the job on ``cluster``: one executor core on each worker."""
-    settings = topic_settings(
+    settings = helpers.topic_settings(
         broker,
         tmp_path / "checkpoint",
         model,
@@ -135,14 +127,14 @@ def _cluster_settings(cluster, app_name: str, broker, tmp_path, model, world):
             "spark.extra_conf": {"spark.executor.memory": "800m", "spark.executor.cores": "1"},
         },
     )
-    return settings, write_toml(settings, tmp_path / "scout.toml")
+    return settings, helpers.write_toml(settings, tmp_path / "scout.toml")
 
 
 def _assert_like_uninterrupted(cluster, app_name: str, settings, streamed_run, world) -> None:
     """The app ran on both workers; every post is counted once, with the in-process run's profiles."""
     ours = cluster.completed_app(app_name)
     assert ours["cores"] == 2, ours  # one executor core on each worker
-    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    final = helpers.latest_by_influencer(helpers.read_json(settings, settings.kafka.topics.profiles))
     reference = streamed_run.profiles
     assert set(final) == set(reference)
     assert {name: p["post_count"] for name, p in final.items()} == {
@@ -162,10 +154,10 @@ def test_the_job_runs_on_a_standalone_cluster(
     settings, config = _cluster_settings(
         standalone_cluster, "influencer-scout-cluster-test", kafka_broker, tmp_path, random_model, tiny_world
     )
-    produce(settings, tiny_world.events)
-    job = start_job(config, tmp_path / "job.log", "--until-idle", "5")
+    helpers.produce(settings, tiny_world.events)
+    job = helpers.start_job(config, tmp_path / "job.log", "--until-idle", "5")
     try:
-        assert job.wait(timeout=600) == 0, tail(tmp_path / "job.log")
+        assert job.wait(timeout=600) == 0, helpers.tail(tmp_path / "job.log")
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
@@ -186,7 +178,7 @@ def test_submit_sh_runs_the_job_on_a_standalone_cluster(
     settings, config = _cluster_settings(
         standalone_cluster, "influencer-scout-submit-test", kafka_broker, tmp_path, random_model, tiny_world
     )
-    produce(settings, tiny_world.events)
+    helpers.produce(settings, tiny_world.events)
     env = {**os.environ, "PY": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop("SPARK_HOME", None)  # the default: pyspark's own Spark
     with (tmp_path / "submit.log").open("ab") as out:
@@ -199,7 +191,7 @@ def test_submit_sh_runs_the_job_on_a_standalone_cluster(
             start_new_session=True,
         )
     try:
-        assert job.wait(timeout=600) == 0, tail(tmp_path / "submit.log")
+        assert job.wait(timeout=600) == 0, helpers.tail(tmp_path / "submit.log")
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)

@@ -14,15 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.streaming.job.helpers import (
-    latest_by_influencer,
-    produce,
-    read_json,
-    start_job,
-    tail,
-    topic_settings,
-    write_toml,
-)
+from tests.streaming.job import helpers
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
@@ -46,19 +38,21 @@ def test_sigkill_during_replay_then_restart_equals_uninterrupted(
     def replay() -> None:  # paced: the kill lands while posts are still arriving
         try:
             for start in range(0, len(rest), 6):
-                produce(settings, rest[start : start + 6])
+                helpers.produce(settings, rest[start : start + 6])
                 time.sleep(0.4)
         except BaseException as exc:  # handed to the test thread
             failures.append(exc)
 
     sender = threading.Thread(target=replay, name="replay")
-    first = start_job(config, tmp_path / "first.log")
+    first = helpers.start_job(config, tmp_path / "first.log")
     try:
-        produce(settings, head)
+        helpers.produce(settings, head)
         deadline = time.monotonic() + 420
         while published(settings) == 0:  # the job is up and has committed a batch
-            assert first.poll() is None, f"the job exited early:\n{tail(tmp_path / 'first.log')}"
-            assert time.monotonic() < deadline, f"no profile within 420s:\n{tail(tmp_path / 'first.log')}"
+            assert first.poll() is None, f"the job exited early:\n{helpers.tail(tmp_path / 'first.log')}"
+            assert time.monotonic() < deadline, (
+                f"no profile within 420s:\n{helpers.tail(tmp_path / 'first.log')}"
+            )
             time.sleep(0.5)
         sender.start()
         time.sleep(rng.uniform(0.0, 0.4 * len(rest) / 6))
@@ -70,7 +64,9 @@ def test_sigkill_during_replay_then_restart_equals_uninterrupted(
     assert not failures, failures
     done_at_kill = sum(
         p["post_count"]
-        for p in latest_by_influencer(read_json(settings, settings.kafka.topics.profiles)).values()
+        for p in helpers.latest_by_influencer(
+            helpers.read_json(settings, settings.kafka.topics.profiles)
+        ).values()
     )
     log.info("killed with %d of %d posts counted in published profiles", done_at_kill, len(events))
     assert done_at_kill < len(events), (
@@ -87,14 +83,14 @@ def _drill(name: str, broker, tmp_path, model, world, posts_per_batch: int):
     seed = random.randrange(1 << 30)
     log.info("%s seed %d", name, seed)
     overrides = {"spark.max_offsets_per_trigger": posts_per_batch, "spark.trigger_seconds": 0.5}
-    settings = topic_settings(broker, tmp_path / "checkpoint", model, world, **overrides)
-    return random.Random(seed), settings, write_toml(settings, tmp_path / "scout.toml")
+    settings = helpers.topic_settings(broker, tmp_path / "checkpoint", model, world, **overrides)
+    return random.Random(seed), settings, helpers.write_toml(settings, tmp_path / "scout.toml")
 
 
 def _paced(settings, events: list) -> None:
     """``events`` into `posts` four at a time, 0.3 s apart."""
     for start in range(0, len(events), 4):
-        produce(settings, events[start : start + 4])
+        helpers.produce(settings, events[start : start + 4])
         time.sleep(0.3)
 
 
@@ -109,21 +105,23 @@ def test_five_sigkills_during_one_replay_then_restart_equals_uninterrupted(
     for round_, part in enumerate(parts):
         log_file = tmp_path / f"run-{round_}.log"
         before = published(settings)
-        job = start_job(config, log_file)
+        job = helpers.start_job(config, log_file)
         sender = threading.Thread(target=_paced, args=(settings, part))
         try:
             sender.start()
             deadline = time.monotonic() + 420
             while published(settings) == before:  # this run has committed at least one batch
-                assert job.poll() is None, f"run {round_} exited early:\n{tail(log_file)}"
-                assert time.monotonic() < deadline, f"run {round_} published nothing:\n{tail(log_file)}"
+                assert job.poll() is None, f"run {round_} exited early:\n{helpers.tail(log_file)}"
+                assert time.monotonic() < deadline, (
+                    f"run {round_} published nothing:\n{helpers.tail(log_file)}"
+                )
                 time.sleep(0.2)
             time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the next batches: fold, sinks or commit
         finally:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
             sender.join()
-        profiles = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+        profiles = helpers.latest_by_influencer(helpers.read_json(settings, settings.kafka.topics.profiles))
         counted_at_kill.append(sum(p["post_count"] for p in profiles.values()))
     log.info("posts counted in published profiles at each kill: %s of %d", counted_at_kill, len(events))
     assert counted_at_kill[0] < len(events), "the first kill came after everything was processed"
@@ -134,16 +132,16 @@ def test_five_sigkills_during_one_replay_then_restart_equals_uninterrupted(
 
 def _restart_until_idle(config, log_file) -> None:
     """`scout stream --until-idle 6` from the checkpoint: it must catch up and exit 0."""
-    job = start_job(config, log_file, "--until-idle", "6")
+    job = helpers.start_job(config, log_file, "--until-idle", "6")
     try:
-        assert job.wait(timeout=480) == 0, tail(log_file)
+        assert job.wait(timeout=480) == 0, helpers.tail(log_file)
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
 
 
 def _assert_equal_to_uninterrupted(settings, streamed_run, world) -> None:
-    final = latest_by_influencer(read_json(settings, settings.kafka.topics.profiles))
+    final = helpers.latest_by_influencer(helpers.read_json(settings, settings.kafka.topics.profiles))
     reference = streamed_run.profiles
     assert set(final) == set(reference) == set(world.posts)
     # Equal to float tolerance: the encoders' float32 output for a post moves by ~1e-7 with the
