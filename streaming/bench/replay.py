@@ -38,11 +38,13 @@ def measure(python: str, world: Path, bootstrap: str, config: Path | None) -> di
     """Replay ``world`` with ``python -m streaming.cli replay`` into a new topic; that topic, and
     the seconds and peak RSS of the child."""
     topic = f"bench-replay-{uuid.uuid4().hex[:8]}.posts"
-    args = [python, "-m", "streaming.cli"]
+    # -I: the child imports scout from its own environment, never from the current folder (which
+    # would make every interpreter measure this checkout's code).
+    args = [python, "-I", "-m", "streaming.cli"]
     if config is not None:
-        args += ["--config", str(config)]
+        args += ["--config", str(Path(config).resolve())]
     args += ["--set", f"kafka.bootstrap_servers={bootstrap}", "--set", f"kafka.topics.posts={topic}"]
-    args += ["replay", str(world), "--no-progress"]
+    args += ["replay", str(world.resolve()), "--no-progress"]
     started = time.monotonic()
     child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
