@@ -75,7 +75,7 @@ def load_world(world: Path, limit: int) -> WorldSample:
 
 def image_tower(kind: str, seed: int = 0) -> ImageTower:
     """``default``: the compact CNN at its default size; ``vit_b32``: torchvision's ViT-B/32."""
-    from training.encoders.image import HALF, IMAGENET_MEAN, IMAGENET_STD, Preprocess
+    from training.encoders.preprocess import HALF, IMAGENET_MEAN, IMAGENET_STD, Preprocess
 
     torch.manual_seed(seed)
     if kind == "default":
