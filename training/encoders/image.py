@@ -103,7 +103,7 @@ def weights_file(config: ImageEncoderConfig) -> Path:
         return packaged_weights(config.backbone)
     raise ModelNotFoundError(
         f"image backbone {config.backbone} needs pretrained weights: pass a local torchvision "
-        f"state-dict file as the image weights (nothing is downloaded); mobilenet_v2 finds its own"
+        "state-dict file as the image weights (nothing is downloaded); mobilenet_v2 finds its own"
     )
 
 
@@ -170,8 +170,8 @@ def _hf_preprocess(folder: Path, image_size: int | None) -> Preprocess:
 def build_backbone(
     config: ImageEncoderConfig, state_dict: dict[str, torch.Tensor] | None = None
 ) -> tuple[nn.Module, Preprocess]:
-    """The feature network and its preprocessing. ``state_dict``: the compact CNN's (from a model
-    folder) or a torchvision backbone's (``pretrained_state``); both require it."""
+    """The feature network and its preprocessing. ``state_dict``: the compact CNN's (required: it
+    comes from a model folder); a torchvision backbone's weights given instead of reading its file."""
     if config.backbone == "compact_cnn":
         if state_dict is None:
             raise ModelNotFoundError(
