@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything `make demo` and `make test` need on a fresh clone, reusing caches:
-#   1. a shared dependency venv installed from requirements.lock (every version and hash pinned)
-#      and keyed by it (heavy: torch, pyspark, ...),
+#   1. a shared dependency venv installed from requirements.lock and requirements-nodeps.lock
+#      (every version and hash pinned) and keyed by them (heavy: torch, pyspark, ...),
 #   2. a small per-clone .venv layered on it, with this clone installed in editable mode,
 #   3. the JVM jars (Kafka broker, Spark's Kafka connector) resolved by Maven into ~/.m2,
 #      with their classpaths written under build/,
@@ -24,22 +24,25 @@ log() { echo "[bootstrap] $*" >&2; }
 cd "$ROOT"
 
 # --- 1. shared dependency venv -------------------------------------------------------------
-# Exactly the versions of requirements.lock (made by deploy/lock.sh from pyproject.toml), each
-# checked against its hash; the venv is keyed by the lock itself, so a new lock means a new venv.
+# Exactly the versions of requirements.lock and requirements-nodeps.lock (made by deploy/lock.sh
+# from pyproject.toml), each checked against its hash, the second installed without dependencies;
+# the venv is keyed by both locks, so a new lock means a new venv.
 mkdir -p "$CACHE" build
 LOCK="$ROOT/requirements.lock"
+NODEPS_LOCK="$ROOT/requirements-nodeps.lock"
 if ! PYTHON="$PYTHON" bash deploy/lock.sh --check; then
-  log "pyproject.toml's dependencies changed since requirements.lock was made: run deploy/lock.sh"
+  log "pyproject.toml's dependencies changed since the locks were made: run deploy/lock.sh"
   exit 1
 fi
 PYVER="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-HASH="$( (cat "$LOCK"; echo "$PYVER") | sha256sum | cut -c1-16)"
+HASH="$( (cat "$LOCK" "$NODEPS_LOCK"; echo "$PYVER") | sha256sum | cut -c1-16)"
 DEPS="$CACHE/deps-py$PYVER-lock-$HASH"
 if [ ! -f "$DEPS/.complete" ]; then
-  log "creating dependency environment $DEPS from requirements.lock (first run on this machine: a few minutes)"
+  log "creating dependency environment $DEPS from the locks (first run on this machine: a few minutes)"
   rm -rf "$DEPS"
   "$PYTHON" -m venv "$DEPS"
   "$DEPS/bin/pip" install --quiet --require-hashes -r "$LOCK"
+  "$DEPS/bin/pip" install --quiet --no-deps --require-hashes -r "$NODEPS_LOCK"
   touch "$DEPS/.complete"
 else
   log "reusing dependency environment $DEPS"

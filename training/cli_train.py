@@ -32,11 +32,18 @@ def train(
         typer.Option(help="Local Hugging Face encoder folder (default: packaged all-MiniLM-L6-v2)."),
     ] = None,
     image_backbone: Annotated[
-        str, typer.Option(help="compact_cnn (trained here), resnet18, resnet50, inception_v3 or hf.")
+        str,
+        typer.Option(
+            help="compact_cnn (trained here), mobilenet_v2 (ImageNet weights from an installed package, "
+            "frozen), resnet18, resnet50, inception_v3 or hf."
+        ),
     ] = "compact_cnn",
     image_weights: Annotated[
         str | None,
-        typer.Option(help="Local torchvision state-dict file, or Hugging Face vision folder for hf."),
+        typer.Option(
+            help="Local torchvision state-dict file (optional for mobilenet_v2), or Hugging Face vision "
+            "folder for hf."
+        ),
     ] = None,
     cnn_epochs: Annotated[int, typer.Option(help="Epochs of the compact CNN stage.")] = 4,
     epochs: Annotated[int, typer.Option(help="Maximum profiler epochs (early stopping on validation).")] = 60,
@@ -55,9 +62,10 @@ def train(
     """Train the multimodal post-attentive profiler and write a self-describing model folder.
 
     Example: scout train /tmp/world --out /tmp/model --epochs 30
+    (pretrained image tower: add --image-backbone mobilenet_v2)
     """
     from training.encoders.compact_cnn import CNNTrainConfig
-    from training.encoders.image import ImageEncoderConfig
+    from training.encoders.image import BACKBONES, ImageEncoderConfig
     from training.encoders.text import TextEncoderConfig
     from training.pipeline import FeatureConfig
     from training.train import TrainConfig
@@ -65,6 +73,8 @@ def train(
 
     if pooling not in ("attention", "mean"):
         raise typer.BadParameter("--pooling must be attention or mean (the two that serve incrementally)")
+    if image_backbone not in BACKBONES:
+        raise typer.BadParameter(f"--image-backbone must be one of {', '.join(BACKBONES)}")
     if modalities not in MODALITY_CHOICES:
         raise typer.BadParameter(f"--modalities must be one of {', '.join(MODALITY_CHOICES)}")
     features = FeatureConfig(

@@ -5,8 +5,10 @@ settings, metrics and library versions::
 
     model.json                 format, version id, labels, feature layout, dims, window, versions
     text_encoder.json          TextEncoderConfig (the encoder folder is referenced, not copied)
-    image_encoder.json         ImageEncoderConfig
-    image_encoder.safetensors  image backbone weights (compact CNN / torchvision)
+    image_encoder.json         ImageEncoderConfig: the backbone, and for a pretrained torchvision
+                               tower the sha256 of its weights file (stored by reference, checked
+                               when the encoder loads)
+    image_encoder.safetensors  image backbone weights (the compact CNN, trained here)
     profiler.json              ProfilerConfig (projection, attention, heads)
     profiler.safetensors       profiler weights, feature standardisation included
     training.json              the TrainConfig that produced it
@@ -232,7 +234,7 @@ class ScoutModel:
         if self._image_config is not None and self._image is None:
             weights = self.folder / "image_encoder.safetensors"
             state = load_file(str(weights)) if weights.is_file() else None
-            if state is None and self._image_config.backbone != "hf":
+            if state is None and self._image_config.backbone == "compact_cnn":
                 raise ModelNotFoundError(f"{weights} is missing; the model folder is incomplete")
             self._image = ImageEncoder(self._image_config, device=self.device, state_dict=state)
         return self._text, self._image

@@ -137,7 +137,7 @@ def prepare(
         split=split,
         blocks=blocks,
         text=config.text,
-        image=config.image,
+        image=image_enc.config,  # with the weights file's sha256 when it read one
         image_state=image_enc.state_dict(),
         cnn_losses=cnn_losses,
     )

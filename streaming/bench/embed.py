@@ -5,13 +5,14 @@
     python -m streaming.bench.embed --posts-dir data/world512 --device cpu --encoders default --quick
 
 Runs the real pipeline (``training.encoders.gpu_pipeline``) over posts read from a generated world
-(cycled when there are fewer than asked for), for the default encoders and for a ViT-B/32-sized
-image tower + MiniLM: several batch sizes, float32 vs mixed precision, host vs GPU vs hybrid JPEG
-decoding; then each stage alone (its ceiling), the relative error of every variant against the
-float32 CPU reference, the same stage on the CPU for the ratio, and the batched incremental state
-update on the device vs the CPU. Prints a table (``streaming.bench.report``); with ``--json`` the
-last line is one JSON object whose keys name each figure and its unit (ratios contain ``ratio``),
-also written to ``RESULTS_DIR/embed_<card>.json``.
+(cycled when there are fewer than asked for), for the default encoders, for a ViT-B/32-sized image
+tower + MiniLM and for the pretrained MobileNetV2 tower + MiniLM: several batch sizes, float32 vs
+mixed precision, host vs GPU vs hybrid JPEG decoding; then each stage alone (its ceiling), the
+relative error of every variant against the float32 CPU reference, the same stage on the CPU for
+the ratio, the batched incremental state update on the device vs the CPU, and each image tower
+alone on the CPU (images/s at its input size, float32, batches of 16 and 64). Prints a table
+(``streaming.bench.report``); with ``--json`` the last line is one JSON object whose keys name each
+figure and its unit (ratios contain ``ratio``), also written to ``RESULTS_DIR/embed_<card>.json``.
 
 Imports only PyTorch, torchvision, transformers, numpy, Pillow and the project's own files (the
 report helper, and with it typer, only when the results are printed).
@@ -35,10 +36,17 @@ from streaming.bench.embed_measure import (
     Run,
     bound_of,
     ceilings,
+    cpu_tower_rates,
     measure_run,
     relative_errors,
 )
-from streaming.bench.embed_setup import ENCODER_PAIRS, image_tower, load_world, minilm_tower
+from streaming.bench.embed_setup import (
+    ENCODER_PAIRS,
+    IMAGE_WEIGHTS,
+    image_tower,
+    load_world,
+    minilm_tower,
+)
 from streaming.bench.embed_state import state_update
 
 log = logging.getLogger("streaming.bench.embed")
@@ -46,7 +54,8 @@ log = logging.getLogger("streaming.bench.embed")
 
 def gpu_plan(quick: bool) -> list[Run]:
     """Headline first (ViT-B/32 + MiniLM, bf16), then the comparisons: decoders (GPU alone, host
-    alone, both with 2/6/14 host threads), batch sizes, precisions, and the default encoders."""
+    alone, both with 2/6/14 host threads), batch sizes, precisions, the MobileNetV2 tower and the
+    default encoders."""
     if quick:
         return [Run("vit_b32", "hybrid", "turbo", "bf16", 256), Run("default", "gpu", "pil", "bf16", 256)]
     vit = [Run("vit_b32", "gpu", "turbo", "bf16", b) for b in (512, 1024, 256)]
@@ -59,13 +68,18 @@ def gpu_plan(quick: bool) -> list[Run]:
         Run("vit_b32", "gpu", "turbo", "fp32", 512),
         Run("vit_b32", "gpu", "turbo", "fp16", 512),
     ]
+    mobilenet = [
+        Run("mobilenet_v2", "gpu", "turbo", "bf16", 512),
+        Run("mobilenet_v2", "gpu", "turbo", "fp32", 512),
+        Run("mobilenet_v2", "hybrid", "turbo", "bf16", 512, 6),
+    ]
     default = [
         Run("default", "gpu", "pil", "bf16", 512),
         Run("default", "gpu", "pil", "fp32", 512),
         Run("default", "hybrid", "pil", "bf16", 512, 6),
         Run("default", "host", "pil", "bf16", 512, 14),
     ]
-    return vit + default
+    return vit + mobilenet + default
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -92,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "transformers_version": _version("transformers"),
         "torch_cpu_threads": torch.get_num_threads(),
         "text_weights": weights,
-        "image_weights": "random",
+        "image_weights": ", ".join(f"{kind} {IMAGE_WEIGHTS[kind]}" for kind in kinds),
         **world.describe(),
     }
     rows: list[dict[str, Any]] = []
@@ -135,7 +149,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def cpu_runs() -> None:
         cpu = torch.device("cpu")
-        for kind, batch, n in (("vit_b32", 64, args.cpu_posts), ("default", 128, 4 * args.cpu_posts)):
+        for kind, batch, n in (
+            ("vit_b32", 64, args.cpu_posts),
+            ("mobilenet_v2", 64, args.cpu_posts),
+            ("default", 128, 4 * args.cpu_posts),
+        ):
             if kind not in towers:
                 continue
             run = Run(kind, "host", "pil", "fp32", batch)
@@ -149,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
 
     section("embed", embed_runs)
+    section("cpu_towers", lambda: out.update(cpu_tower_rates(towers, args.cpu_tower_images)))
     if cuda:
         section(
             "ceilings",
@@ -199,7 +218,7 @@ def _report(rows: list[dict[str, Any]], out: dict[str, Any], args: argparse.Name
         }
         for r in rows
     ]
-    marks = ("ceiling_", "rel_error_", "state_", "bound_", "best_", "world_", "_error", "_skipped")
+    marks = ("ceiling_", "rel_error_", "state_", "bound_", "best_", "world_", "_tower_", "_error", "_skipped")
     notes = [f"{k}: {out[k]}" for k in sorted(out) if any(m in k for m in marks) or "over_cpu" in k]
     report = BenchReport(f"embed_{card}", f"embed stage on {out['device']}", table, out, notes)
     return emit(report, args.json, Path(args.results_dir) if args.results_dir else None)
@@ -223,11 +242,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--posts-dir", required=True, help="a world folder (scout generate) or dataset copy")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cuda or cpu")
-    p.add_argument("--encoders", default="vit_b32,default", help=f"encoder pairs: {', '.join(ENCODER_PAIRS)}")
+    p.add_argument(
+        "--encoders",
+        default="vit_b32,mobilenet_v2,default",
+        help=f"encoder pairs: {', '.join(ENCODER_PAIRS)}",
+    )
     p.add_argument("--posts", type=int, default=8192, help="posts timed per GPU run")
     p.add_argument("--batch", type=int, default=0, help="one batch size for every run (0: the plan's)")
     p.add_argument("--distinct", type=int, default=2000, help="distinct posts read from the world")
     p.add_argument("--cpu-posts", type=int, default=192, help="posts timed for the CPU ViT run (x4 default)")
+    p.add_argument(
+        "--cpu-tower-images", type=int, default=256, help="images timed per image tower alone on the CPU"
+    )
     p.add_argument("--accuracy-posts", type=int, default=128, help="posts compared against the CPU reference")
     p.add_argument("--host-threads", type=int, default=0, help="host decode threads (0: cores - 2)")
     p.add_argument("--text-model", default=None, help="text encoder folder (default: packaged MiniLM)")

@@ -140,6 +140,26 @@ def _wall_rate(fn: Callable[[], object], items: int, reps: int, device: torch.de
     return items * reps / (time.perf_counter() - started)
 
 
+CPU_TOWER_BATCHES = (16, 64)
+
+
+@torch.inference_mode()
+def cpu_tower_rates(towers: dict[str, ImageTower], images: int) -> dict[str, float]:
+    """Each image tower alone on the CPU, float32, at its own input size: images/s per batch size
+    (normalised pixels in, features out; decoding is measured by the ceilings and the runs)."""
+    out: dict[str, float] = {}
+    for kind, tower in towers.items():
+        module = copy.deepcopy(tower.module).eval().to(CPU)
+        size = tower.preprocess.size
+        for batch in CPU_TOWER_BATCHES:
+            x = torch.randn(batch, 3, size, size)  # (b, 3, S, S)
+            reps = max(1, images // batch)
+            rate = _wall_rate(functools.partial(module, x), batch, reps, CPU)
+            out[f"cpu_{kind}_tower_{size}px_b{batch}_img_per_s"] = round(rate, 1)
+            log.info("%s tower alone on the CPU, %d px, batch %d: %.1f images/s", kind, size, batch, rate)
+    return out
+
+
 @torch.inference_mode()
 def ceilings(
     towers: dict[str, ImageTower],

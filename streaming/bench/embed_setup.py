@@ -2,8 +2,10 @@
 
 Imports only PyTorch, torchvision, transformers, Pillow, numpy and the project's own files, so the
 benchmark runs on a bare GPU machine. Weights: the compact CNN and ViT-B/32 are randomly initialised
-(throughput does not depend on the values); MiniLM loads its weights when the folder has them, else
-it is built at random from the folder's config (same shapes, same cost).
+(throughput does not depend on the values); MobileNetV2 is the project's ``mobilenet_v2`` encoder
+with its packaged ImageNet weights, built exactly as training builds it; MiniLM loads its weights
+when the folder has them, else it is built at random from the folder's config (same shapes, same
+cost).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ log = logging.getLogger(__name__)
 ENCODER_PAIRS = {
     "default": "compact CNN (its default size) + MiniLM-L6",
     "vit_b32": "ViT-B/32 (224 px) + MiniLM-L6",
+    "mobilenet_v2": "MobileNetV2 (224 px, ImageNet weights) + MiniLM-L6",
 }
+IMAGE_WEIGHTS = {"default": "random", "vit_b32": "random", "mobilenet_v2": "pretrained"}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
@@ -74,8 +78,9 @@ def load_world(world: Path, limit: int) -> WorldSample:
 
 
 def image_tower(kind: str, seed: int = 0) -> ImageTower:
-    """``default``: the compact CNN at its default size; ``vit_b32``: torchvision's ViT-B/32."""
-    from training.encoders.image import HALF, IMAGENET_MEAN, IMAGENET_STD, Preprocess
+    """``default``: the compact CNN at its default size; ``vit_b32``: torchvision's ViT-B/32;
+    ``mobilenet_v2``: the image encoder of ``--image-backbone mobilenet_v2`` (packaged weights)."""
+    from training.encoders.preprocess import HALF, IMAGENET_MEAN, IMAGENET_STD, Preprocess
 
     torch.manual_seed(seed)
     if kind == "default":
@@ -85,6 +90,10 @@ def image_tower(kind: str, seed: int = 0) -> ImageTower:
         return ImageTower(
             CompactCNN(config).eval(), Preprocess(config.image_size, HALF, HALF), config.feature_dim
         )
+    if kind == "mobilenet_v2":
+        from training.encoders.image import ImageEncoder, ImageEncoderConfig
+
+        return ImageTower.from_encoder(ImageEncoder(ImageEncoderConfig("mobilenet_v2"), device="cpu"))
     assert kind == "vit_b32", f"unknown image tower {kind!r}; known: {tuple(ENCODER_PAIRS)}"
     from torchvision.models import vit_b_32
 

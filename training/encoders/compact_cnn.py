@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from training.encoders.image import HALF, Preprocess, normalize
+from training.encoders.preprocess import HALF, Preprocess, normalize
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ import torch
 from tqdm.auto import tqdm
 
 from training.dataset.reader import InstagramDataset
-from training.encoders.image import ImageEncoder, decode_image
+from training.encoders.image import ImageEncoder
+from training.encoders.preprocess import decode_image
 from training.encoders.text import TextEncoder, post_text
 from training.errors import ImageDecodeError
 

@@ -278,7 +278,7 @@ class EmbedPipeline:
             return out
         rows = None if ok.all() else torch.from_numpy(np.flatnonzero(ok)).to(self.device)
         pixels = batch.pixels if rows is None else batch.pixels[rows]
-        x = (pixels.float() / 255.0 - self._mean) / self._std  # (k, 3, S, S), as image.normalize
+        x = (pixels.float() / 255.0 - self._mean) / self._std  # (k, 3, S, S), as preprocess.normalize
         with autocast:
             feats = self.image.module(x)
         feats = feats.float().flatten(1)  # (k, D_img)

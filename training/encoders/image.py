@@ -1,49 +1,69 @@
 """Image encoder: image bytes -> a feature vector.
 
-Backbones: the compact CNN trained here on the post-category task (the default when no pretrained
-weights exist on the machine), torchvision ResNet-18/50 and Inception-v3 from a local state-dict
-file, or a Hugging Face vision encoder (CLIP, ViT, ...) from a local folder. Preprocessing lives in
-one place: ``decode_image`` (bytes -> (3, S, S) uint8, on the CPU) then ``normalize`` (uint8 ->
-float, on whatever device the backbone runs). A post with no image gets the zero vector.
+Backbones: the compact CNN trained here on the post-category task (the default), torchvision
+MobileNetV2 from the ImageNet weights an installed package ships (found offline, 1280-d), torchvision
+ResNet-18/50, Inception-v3 (or MobileNetV2) from a local state-dict file, or a Hugging Face vision
+encoder (CLIP, ViT, ...) from a local folder. Preprocessing is ``training.encoders.preprocess``'s:
+``decode_image`` (bytes -> (3, S, S) uint8, on the CPU) then ``normalize`` (uint8 -> float, on
+whatever device the backbone runs). A post with no image gets the zero vector.
+
+A pretrained torchvision tower is frozen and stored by reference: the config records the sha256 of
+the weights file it was built from, a model folder keeps that config instead of a copy of the
+weights, and building the encoder again refuses a file with another hash.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from training.devices import resolve_device
-from training.errors import ImageDecodeError, ModelFormatError, ModelNotFoundError
+from training.encoders.compact_cnn import CompactCNN, CompactCNNConfig
+from training.encoders.preprocess import (
+    HALF,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Preprocess,
+    decode_image,
+    normalize,
+)
+from training.encoders.pretrained import PACKAGED, file_sha256, packaged_weights
+from training.errors import ModelFormatError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
 
-TORCHVISION_BACKBONES = ("resnet18", "resnet50", "inception_v3")
+# torchvision networks and the state-dict prefixes of their ImageNet heads (dropped: features only)
+_HEADS = {
+    "resnet18": ("fc.",),
+    "resnet50": ("fc.",),
+    "inception_v3": ("fc.", "AuxLogits."),
+    "mobilenet_v2": ("classifier.",),
+}
+TORCHVISION_BACKBONES = tuple(_HEADS)
 BACKBONES = ("compact_cnn", *TORCHVISION_BACKBONES, "hf")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-HALF = (0.5, 0.5, 0.5)
 
 
 @dataclass(frozen=True)
 class ImageEncoderConfig:
-    """``weights``: a state-dict file (.safetensors/.pt/.pth) for torchvision backbones, a model
-    folder for ``hf``; unused by ``compact_cnn``, whose weights are trained and stored with the model.
+    """``weights``: a state-dict file (.safetensors/.pt/.pth) for torchvision backbones (optional
+    for the packaged ones, ``PACKAGED``), a model folder for ``hf``; unused by ``compact_cnn``, whose
+    weights are trained and stored with the model. ``weights_sha256``: the torchvision weights
+    file's hash, recorded when the encoder is built and checked when it is built again.
     """
 
     backbone: str = "compact_cnn"
     weights: str | None = None
     image_size: int | None = None  # None -> the backbone's native size
     batch_size: int = 64
+    weights_sha256: str | None = None
 
     def __post_init__(self) -> None:
         assert self.backbone in BACKBONES, f"unknown image backbone {self.backbone!r}; known: {BACKBONES}"
@@ -54,40 +74,6 @@ class ImageEncoderConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageEncoderConfig:
         return cls(**data)
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-
-
-def decode_image(data: bytes, size: int) -> np.ndarray:
-    """Image file bytes -> (3, size, size) uint8: shorter side resized to ``size``, centre crop."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.draft("RGB", (size, size))  # JPEG: decode at reduced scale when much larger
-            rgb = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageDecodeError(f"cannot decode image of {len(data)} bytes: {exc}") from exc
-    w, h = rgb.size
-    scale = size / min(w, h)
-    rw, rh = max(size, round(w * scale)), max(size, round(h * scale))
-    rgb = rgb.resize((rw, rh), Image.Resampling.BILINEAR)
-    left, top = (rw - size) // 2, (rh - size) // 2
-    rgb = rgb.crop((left, top, left + size, top + size))
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1))  # (3, S, S)
-
-
-def normalize(batch: torch.Tensor, pre: Preprocess) -> torch.Tensor:
-    """(n, 3, S, S) uint8 -> (n, 3, S, S) float32, per-channel standardised, on batch's device."""
-    assert batch.dtype == torch.uint8 and batch.ndim == 4, (
-        f"expected (n,3,S,S) uint8, got {batch.dtype} {tuple(batch.shape)}"
-    )
-    mean = torch.tensor(pre.mean, device=batch.device).view(1, 3, 1, 1)
-    std = torch.tensor(pre.std, device=batch.device).view(1, 3, 1, 1)
-    return (batch.float() / 255.0 - mean) / std
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -109,6 +95,32 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def weights_file(config: ImageEncoderConfig) -> Path:
+    """The weights file of a torchvision backbone: the configured one, else the packaged one."""
+    if config.weights is not None:
+        return Path(config.weights).expanduser()
+    if config.backbone in PACKAGED:
+        return packaged_weights(config.backbone)
+    raise ModelNotFoundError(
+        f"image backbone {config.backbone} needs pretrained weights: pass a local torchvision "
+        "state-dict file as the image weights (nothing is downloaded); mobilenet_v2 finds its own"
+    )
+
+
+def pretrained_state(config: ImageEncoderConfig) -> tuple[dict[str, torch.Tensor], str]:
+    """A torchvision backbone's weights and their file's sha256, which must be the recorded one."""
+    path = weights_file(config)
+    state = _read_state_dict(path)
+    digest = file_sha256(path)
+    if config.weights_sha256 is not None and digest != config.weights_sha256:
+        raise ModelFormatError(
+            f"image weights {path} have sha256 {digest}, the model was built from "
+            f"{config.weights_sha256}: install the weights it was trained with "
+            f"({config.backbone}), or retrain it on these"
+        )
+    return state, digest
+
+
 def _torchvision_backbone(name: str) -> nn.Module:
     """The torchvision network with its classifier removed: forward gives pooled features."""
     from torchvision import models
@@ -117,7 +129,10 @@ def _torchvision_backbone(name: str) -> nn.Module:
         net = models.inception_v3(weights=None, aux_logits=False, init_weights=False, transform_input=False)
     else:
         net = getattr(models, name)(weights=None)
-    net.fc = nn.Identity()
+    if name == "mobilenet_v2":
+        net.classifier = nn.Identity()  # (n, 1280) pooled features
+    else:
+        net.fc = nn.Identity()
     return net
 
 
@@ -155,10 +170,8 @@ def _hf_preprocess(folder: Path, image_size: int | None) -> Preprocess:
 def build_backbone(
     config: ImageEncoderConfig, state_dict: dict[str, torch.Tensor] | None = None
 ) -> tuple[nn.Module, Preprocess]:
-    """The feature network and its preprocessing. ``state_dict`` (from a model folder) wins over
-    ``config.weights``; the compact CNN requires it."""
-    from training.encoders.compact_cnn import CompactCNN, CompactCNNConfig
-
+    """The feature network and its preprocessing. ``state_dict``: the compact CNN's (required: it
+    comes from a model folder); a torchvision backbone's weights given instead of reading its file."""
     if config.backbone == "compact_cnn":
         if state_dict is None:
             raise ModelNotFoundError(
@@ -171,13 +184,8 @@ def build_backbone(
         return net, Preprocess(config.image_size or cnn_conf.image_size, HALF, HALF)
     if config.backbone in TORCHVISION_BACKBONES:
         if state_dict is None:
-            if config.weights is None:
-                raise ModelNotFoundError(
-                    f"image backbone {config.backbone} needs pretrained weights: pass a local "
-                    "torchvision state-dict file as the image weights (nothing is downloaded)"
-                )
-            state_dict = _read_state_dict(Path(config.weights).expanduser())
-        heads = ("fc.", "AuxLogits.")
+            state_dict, _ = pretrained_state(config)
+        heads = _HEADS[config.backbone]
         state_dict = {k: v for k, v in state_dict.items() if not k.startswith(heads)}
         net = _torchvision_backbone(config.backbone)
         try:
@@ -204,7 +212,8 @@ def build_backbone(
 
 
 class ImageEncoder:
-    """Image bytes (or None) -> (n, D) float32 features; one backbone, loaded once."""
+    """Image bytes (or None) -> (n, D) float32 features; one backbone, loaded once. Without a
+    ``state_dict`` a torchvision backbone reads its weights file, and ``config`` gains its sha256."""
 
     def __init__(
         self,
@@ -212,6 +221,12 @@ class ImageEncoder:
         device: str | torch.device = "auto",
         state_dict: dict[str, torch.Tensor] | None = None,
     ) -> None:
+        # stored by reference: a model folder records the config (folder, or weights file's hash)
+        self.by_reference = config.backbone == "hf"
+        if not state_dict and config.backbone in TORCHVISION_BACKBONES:
+            state_dict, digest = pretrained_state(config)
+            config = replace(config, weights_sha256=digest)
+            self.by_reference = True
         self.config = config
         self.device = resolve_device(device)
         self.backbone, self.preprocess = build_backbone(config, state_dict)
@@ -227,8 +242,9 @@ class ImageEncoder:
         )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Weights to store in a model folder (empty for Hugging Face folders, stored by reference)."""
-        if self.config.backbone == "hf":
+        """Weights to store in a model folder (empty for a tower stored by reference: a Hugging Face
+        folder, a torchvision weights file whose hash the config records)."""
+        if self.by_reference:
             return {}
         return {k: v.detach().cpu().contiguous() for k, v in self.backbone.state_dict().items()}
 

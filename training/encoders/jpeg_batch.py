@@ -10,7 +10,7 @@ transfer of the contiguous tail.
 
 Host decoders (``host_decoder``):
 
-- ``"pil"``: the reference preprocessing itself (``training.encoders.image.decode_image``: Pillow,
+- ``"pil"``: the reference preprocessing itself (``training.encoders.preprocess.decode_image``: Pillow,
   reduced-scale JPEG decode, bilinear resize), bit-equal to what the model was trained on, but it
   holds the GIL for ~0.1 ms of Python per image, which caps it at a few thousand images/s.
 - ``"turbo"``: libjpeg-turbo through ``torchvision.io.decode_jpeg`` (GIL released) at full scale,
@@ -37,8 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.encoders.image import decode_image
 from training.encoders.options import HostDecoder
+from training.encoders.preprocess import decode_image
 from training.errors import ImageDecodeError
 
 log = logging.getLogger(__name__)

@@ -81,7 +81,7 @@ def make_predict_fn(source: EncoderSource) -> Callable[[], Callable[[np.ndarray,
     """predict_batch_udf's factory: runs once per Python worker and caches the encoders."""
 
     def make() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-        from training.encoders.image import decode_image
+        from training.encoders.preprocess import decode_image
         from training.errors import ImageDecodeError
 
         encode = source.load()

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.encoders.image import Preprocess
+from training.encoders.preprocess import Preprocess
 
 if TYPE_CHECKING:
     from training.encoders.image import ImageEncoder

@@ -26,9 +26,10 @@ def test_embed_bench_smoke_on_cpu(
     tiny_world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = [
-        "--posts-dir", str(tiny_world), "--device", "cpu", "--encoders", "default", "--batch", "4",
-        "--posts", "4", "--accuracy-posts", "4", "--state-posts", "3000", "--state-influencers", "200",
-        "--hidden", "16", "--quick", "--json", "--results-dir", str(tmp_path),
+        "--posts-dir", str(tiny_world), "--device", "cpu", "--encoders", "default,mobilenet_v2",
+        "--batch", "4", "--posts", "4", "--accuracy-posts", "4", "--cpu-tower-images", "16",
+        "--state-posts", "3000", "--state-influencers", "200", "--hidden", "16", "--quick", "--json",
+        "--results-dir", str(tmp_path),
     ]  # fmt: skip
     figures = main(argv)
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -38,6 +39,12 @@ def test_embed_bench_smoke_on_cpu(
     assert unitless_key_problems(figures) == []
     assert figures["embed_default_fp32_host_pil_b4_posts_per_s"] > 0
     assert figures["best_default_posts_per_s"] == figures["embed_default_fp32_host_pil_b4_posts_per_s"]
+    # the pretrained tower: the whole stage, and the tower alone at 224 px per batch size
+    assert figures["image_weights"] == "default random, mobilenet_v2 pretrained"
+    assert figures["embed_mobilenet_v2_fp32_host_pil_b4_posts_per_s"] > 0
+    for batch in (16, 64):
+        assert figures[f"cpu_mobilenet_v2_tower_224px_b{batch}_img_per_s"] > 0
+        assert figures[f"cpu_default_tower_{CompactCNNConfig().image_size}px_b{batch}_img_per_s"] > 0
     assert figures["world_distinct_posts"] == 8 and figures["world_image_share_ratio"] == 1.0
     size = CompactCNNConfig().image_size
     ceilings = [

@@ -12,8 +12,9 @@ from PIL import Image
 
 from training.encoders.compact_cnn import CompactCNN, CompactCNNConfig
 from training.encoders.gpu_pipeline import EmbedPipeline, PipelineConfig
-from training.encoders.image import ImageEncoder, ImageEncoderConfig, decode_image
+from training.encoders.image import ImageEncoder, ImageEncoderConfig
 from training.encoders.jpeg_batch import HybridJpegDecoder, _TwoEnded
+from training.encoders.preprocess import decode_image
 from training.encoders.text import TextEncoder, TextEncoderConfig
 from training.encoders.towers import ImageTower, TextTower
 from training.interface import PostInput

@@ -15,8 +15,9 @@ from safetensors.torch import save_file
 from torchvision import models
 
 from training.encoders.compact_cnn import CNNTrainConfig, CompactCNN, CompactCNNConfig, train_compact_cnn
-from training.encoders.image import ImageEncoder, ImageEncoderConfig, decode_image, normalize
-from training.errors import ImageDecodeError, ModelNotFoundError
+from training.encoders.image import ImageEncoder, ImageEncoderConfig
+from training.encoders.preprocess import decode_image, normalize
+from training.errors import ImageDecodeError, ModelFormatError, ModelNotFoundError
 
 
 def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (80, 60)) -> bytes:
@@ -52,11 +53,23 @@ def test_resnet18_from_a_local_state_dict(tmp_path: Path, suffix: str) -> None:
         expected = reference(normalize(pixels, encoder.preprocess))
     np.testing.assert_allclose(features[0], expected[0].numpy(), rtol=1e-4, atol=1e-5)
     assert np.all(features[1] == 0)
-    # the weights travel with the model: a state dict without the file rebuilds the same encoder
-    again = ImageEncoder(
-        ImageEncoderConfig("resnet18", image_size=64), device="cpu", state_dict=encoder.state_dict()
-    )
+    # stored by reference: no weights to copy, the config records the file's sha256 and rebuilds
+    # the same encoder from it; a state dict given instead of the file gives the same one too
+    assert encoder.state_dict() == {} and encoder.config.weights_sha256 is not None
+    again = ImageEncoder(encoder.config, device="cpu")
     np.testing.assert_allclose(again.encode(images), features, rtol=1e-5, atol=1e-6)
+    given = ImageEncoder(
+        ImageEncoderConfig("resnet18", image_size=64), device="cpu", state_dict=reference.state_dict()
+    )
+    np.testing.assert_allclose(given.encode(images), features, rtol=1e-5, atol=1e-6)
+    # another file at the same place is refused, naming both hashes
+    torch.manual_seed(1)
+    if suffix == ".pth":
+        torch.save(models.resnet18(weights=None).state_dict(), path)
+    else:
+        save_file(models.resnet18(weights=None).state_dict(), str(path))
+    with pytest.raises(ModelFormatError, match=encoder.config.weights_sha256):
+        ImageEncoder(encoder.config, device="cpu")
 
 
 def test_missing_weights_fail_with_the_path(tmp_path: Path) -> None:
@@ -93,7 +106,7 @@ def test_compact_cnn_stage_learns_a_separable_image_task() -> None:
     )
     assert losses[-1] < losses[0] * 0.7
     with torch.no_grad():
-        from training.encoders.image import HALF, Preprocess
+        from training.encoders.preprocess import HALF, Preprocess
 
         predicted = (
             net.logits(normalize(torch.from_numpy(images), Preprocess(16, HALF, HALF))).argmax(1).numpy()
