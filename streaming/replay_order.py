@@ -2,11 +2,10 @@
 
 The reader yields posts grouped by influencer; a replay sends them by time across influencers.
 ``time_ordered`` is an external merge sort: it sorts runs of at most ``run_size`` records, spills
-each run to a temporary file (pickled records, one after another), and merges the runs with
-``heapq.merge``, which holds one record per run. The merged order is written once more to one
-file while the posts it holds are counted, so a replay knows how many events it will send before
-it sends the first, then reads the order back one record at a time. A copy that fits one run is
-sorted in memory, with no files.
+each run to a temporary file (pickled records, one after another) while counting what a replay
+needs to know before it sends (how many posts, how many with an image, the last of those), and
+each iteration merges the runs with ``heapq.merge``, which holds one record per run. A copy that
+fits one run is sorted in memory, with no files.
 
 The order is the one of ``sorted(posts, key=time_key)``: time, then influencer, then post id.
 """
@@ -54,34 +53,36 @@ class OrderedPosts:
     with_images: int = 0
     last_with_image: PostRecord | None = None
     runs: int = 1  # sorted runs the posts were spilled in (1: sorted in memory)
+    limit: int | None = None
     _in_memory: list[PostRecord] | None = None
+    _run_paths: tuple[Path, ...] = ()
     _folder: tempfile.TemporaryDirectory[str] | None = None
 
     def __iter__(self) -> Iterator[PostRecord]:
         if self._in_memory is not None:
             return iter(self._in_memory)
-        return _read_all(self._path())
-
-    def _path(self) -> Path:
         assert self._folder is not None, "closed"
-        return Path(self._folder.name) / "ordered.pkl"
+        merged = heapq.merge(*(_read_all(path) for path in self._run_paths), key=time_key)
+        return itertools.islice(merged, self.limit)
 
     def close(self) -> None:
-        """Remove the spilled order now (otherwise it goes when the object is collected)."""
+        """Remove the spilled runs now (otherwise they go when the object is collected)."""
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
 
     def _count(self, records: Iterable[PostRecord]) -> Iterator[PostRecord]:
+        """Pass ``records`` on, counting them (records come in time order)."""
         for record in records:
             self.count += 1
             if record.image_paths:
                 self.with_images += 1
-                self.last_with_image = record
+                if self.last_with_image is None or time_key(record) > time_key(self.last_with_image):
+                    self.last_with_image = record
             yield record
 
 
-def _runs(posts: Iterable[PostRecord], run_size: int, folder: Path) -> list[Path]:
+def _runs(posts: Iterable[PostRecord], run_size: int, folder: Path) -> tuple[Path, ...]:
     paths = []
     iterator = iter(posts)
     while run := list(itertools.islice(iterator, run_size)):
@@ -91,7 +92,7 @@ def _runs(posts: Iterable[PostRecord], run_size: int, folder: Path) -> list[Path
             _write_all(run, handle)
         paths.append(path)
         del run
-    return paths
+    return tuple(paths)
 
 
 def time_ordered(
@@ -108,12 +109,15 @@ def time_ordered(
         ordered._in_memory = list(ordered._count(head[:limit]))
         return ordered
     folder = tempfile.TemporaryDirectory(prefix="scout-replay-")
-    runs = _runs(itertools.chain(head, iterator), run_size, Path(folder.name))
+    counted = OrderedPosts()  # counts every post while the runs are written
+    runs = _runs(counted._count(itertools.chain(head, iterator)), run_size, Path(folder.name))
     del head
-    ordered = OrderedPosts(runs=len(runs), _folder=folder)
-    merged = heapq.merge(*(_read_all(path) for path in runs), key=time_key)
-    with ordered._path().open("wb") as handle:
-        _write_all(ordered._count(itertools.islice(merged, limit)), handle)
-    for path in runs:
-        path.unlink()
+    ordered = OrderedPosts(runs=len(runs), _run_paths=runs, _folder=folder)
+    if limit is None or limit >= counted.count:
+        ordered.count, ordered.with_images = counted.count, counted.with_images
+        ordered.last_with_image = counted.last_with_image
+    else:  # the first `limit` in time order: one merge pass to count them
+        ordered.limit = limit
+        for _ in ordered._count(iter(ordered)):
+            pass
     return ordered
