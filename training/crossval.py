@@ -1,7 +1,8 @@
-"""The comparison over k folds: every method x modality trained and tested on the same folds, each
-one's mean and 95% interval, and the paired interval of every difference the report discusses.
+"""The comparison with intervals: over k folds (every method x modality trained and tested on the
+same folds; each one's mean and 95% t-interval, and the paired interval of every difference the
+report discusses), or on one split with a paired bootstrap over its test influencers.
 
-A method "beats" another only where the interval of their fold-by-fold difference lies above zero.
+A method "beats" another only where the interval of their difference lies above zero.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from training.evaluate import METHODS, VARIANTS, compare
+from training.evaluate import METHODS, VARIANTS, Comparison, compare
 from training.folds import stratified_folds
-from training.intervals import paired_difference, t_interval
+from training.intervals import paired_bootstrap, paired_difference, t_interval
 from training.pipeline import FeatureConfig, Prepared, for_splits
 from training.train import TrainConfig
 
@@ -59,6 +60,32 @@ def summarise(scores: dict[str, dict[str, list[float]]], folds: int, seed: int) 
     return {"folds": folds, "seed": seed, "methods": methods, "differences": differences}
 
 
+def bootstrap_summary(
+    comparison: Comparison, prep: Prepared, seed: int = 0, resamples: int = 2000
+) -> dict[str, Any]:
+    """Macro-F1 intervals of one split's comparison: a paired bootstrap over its test influencers
+    (accuracy is given without an interval)."""
+    y = prep.bags.labels[prep.split["test"]]
+    keys = list(comparison.predicted)
+    methods, diffs = paired_bootstrap(
+        y, comparison.predicted, _pairs(keys), len(prep.bags.categories), resamples, seed
+    )
+    accuracy = {k: float((comparison.predicted[k] == y).mean()) for k in keys}
+    return {
+        "resamples": resamples,
+        "seed": seed,
+        "test_influencers": int(len(y)),
+        "methods": {
+            k: {"macro_f1": methods[k].to_dict(), "accuracy": {"mean": accuracy[k], "half_width": None}}
+            for k in keys
+        },
+        "differences": [
+            {"a": a, "b": b, "metric": "macro_f1", **iv.to_dict(), "verdict": iv.verdict()}
+            for (a, b), iv in diffs.items()
+        ],
+    }
+
+
 def cross_validate(
     prep: Prepared,
     config: FeatureConfig,
@@ -76,7 +103,8 @@ def cross_validate(
     splits = stratified_folds(prep.bags, folds, seed)
     scores: dict[str, dict[str, list[float]]] = {}
     sizes = []
-    for i, fold in enumerate(for_splits(prep, config, splits, progress)):
+    uses_image = any("image" in VARIANTS[v] for v in variants)
+    for i, fold in enumerate(for_splits(prep, config, splits, progress, refit_image=uses_image)):
         sizes.append({part: int(len(idx)) for part, idx in fold.split.items()})
         log.info("fold %d of %d: %s", i + 1, folds, sizes[-1])
         comparison = compare(

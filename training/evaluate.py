@@ -107,6 +107,7 @@ class Comparison:
     )  # method -> variant -> metrics
     predictions: dict[str, Predictions] = field(default_factory=dict)  # "method/variant" -> test predictions
     fits: dict[str, FitResult] = field(default_factory=dict)
+    predicted: dict[str, np.ndarray] = field(default_factory=dict)  # "method/variant" -> (B_test,) labels
 
     def table(self) -> list[dict[str, Any]]:
         """One row per method and variant: accuracy and macro-F1."""
@@ -157,6 +158,7 @@ def compare(
                     model = fit.profiler
                 pred = predict_bags(model, features, bags, split["test"], device=train.device)
                 out.predictions[key] = pred
+                out.predicted[key] = pred.probs.argmax(axis=1)
                 metrics = evaluate_predictions(pred, bags)
             elif method in SPARK_METHODS:
                 if spark is None:
@@ -171,6 +173,7 @@ def compare(
                     [SPARK_METHODS[method]],
                     spark_config or SparkMLConfig(),
                 )[SPARK_METHODS[method]]
+                out.predicted[key] = labels
                 metrics = influencer_metrics(bags.labels[split["test"]], labels, bags.categories)
             else:
                 raise ValueError(f"unknown method {method!r}; known: {METHODS}")

@@ -144,12 +144,17 @@ def prepare(
 
 
 def for_splits(
-    prep: Prepared, config: FeatureConfig, splits: Sequence[dict[str, np.ndarray]], progress: bool = True
+    prep: Prepared,
+    config: FeatureConfig,
+    splits: Sequence[dict[str, np.ndarray]],
+    progress: bool = True,
+    refit_image: bool = True,
 ) -> Iterator[Prepared]:
     """``prep`` once per split (e.g. cross-validation folds). A pretrained image backbone is shared;
     the compact CNN is trained again on each split's training influencers (cached per split), since
-    features from a CNN that saw a test influencer's labelled images would flatter it."""
-    if config.image.backbone != "compact_cnn":
+    features from a CNN that saw a test influencer's labelled images would flatter it.
+    ``refit_image=False`` keeps ``prep``'s image block (for a comparison that never reads it)."""
+    if config.image.backbone != "compact_cnn" or not refit_image:
         for split in splits:
             yield replace(prep, split=split)
         return

@@ -148,14 +148,27 @@ def _label(key: str) -> str:
 VARIANT_ORDER = ("multimodal", "text", "image")
 
 
-def _cross_validation_lines(cv: dict[str, Any]) -> list[str]:
-    methods = cv["methods"]
+def _interval_lines(summary: dict[str, Any], kind: str) -> list[str]:
+    methods = summary["methods"]
     order = list(dict.fromkeys(k.split("/")[0] for k in methods))
-    sizes = ", ".join(str(f["test"]) for f in cv.get("fold_sizes", []))
+    if kind == "folds":
+        sizes = ", ".join(str(f["test"]) for f in summary.get("fold_sizes", []))
+        head = (
+            f"Macro-F1 / accuracy (%) over {summary['folds']} stratified folds (seed {summary['seed']}; test "
+            f"influencers per fold: {sizes}), mean ± half-width of the 95% t-interval over the folds; every "
+            "method is trained and tested on the same folds:"
+        )
+        how = "A − B fold by fold"
+    else:
+        head = (
+            f"Macro-F1 ± half-width of its 95% interval / accuracy (%) on the {summary['test_influencers']} "
+            f"test influencers of one split; intervals from a paired bootstrap over those influencers "
+            f"({summary['resamples']} resamples; it covers which influencers were tested, not another "
+            "training seed or split):"
+        )
+        how = "A − B on the same resampled influencers"
     lines = [
-        f"Macro-F1 / accuracy (%) over {cv['folds']} stratified folds (seed {cv['seed']}; test influencers "
-        f"per fold: {sizes}), mean ± half-width of the 95% t-interval over the folds; every method is "
-        "trained and tested on the same folds:",
+        head,
         "",
         "| method | " + " | ".join(VARIANT_ORDER) + " |",
         "| --- | " + " | ".join("---" for _ in VARIANT_ORDER) + " |",
@@ -168,13 +181,13 @@ def _cross_validation_lines(cv: dict[str, Any]) -> list[str]:
         lines.append(f"| {METHOD_NAMES.get(method, method)} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Paired differences in macro-F1 points (A − B fold by fold; mean [95% interval]). "
+        f"Paired differences in macro-F1 points ({how}; mean [95% interval]). "
         '"beats" / "loses" only where the interval excludes zero:',
         "",
         "| A | B | A − B | verdict |",
         "| --- | --- | --- | --- |",
     ]
-    for d in cv["differences"]:
+    for d in summary["differences"]:
         if d["metric"] == "macro_f1":
             lines.append(f"| {_label(d['a'])} | {_label(d['b'])} | {_signed_interval(d)} | {d['verdict']} |")
     return lines
@@ -197,6 +210,14 @@ def _single_split_lines(results: dict[str, dict[str, dict[str, Any]]]) -> list[s
         ]
         lines.append(f"| {METHOD_NAMES.get(method, method)} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _intervals(metrics: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    if metrics.get("cross_validation"):
+        return metrics["cross_validation"], "folds"
+    if metrics.get("bootstrap"):
+        return metrics["bootstrap"], "bootstrap"
+    return None, ""
 
 
 def _calibration_lines(model: dict[str, Any], calibration: dict[str, Any]) -> list[str]:
@@ -251,8 +272,9 @@ def markdown(metrics: dict[str, Any]) -> str:
         lines.append(f"- Not held out: {note}.")
     if data.get("not_held_out"):
         lines.append("")
-    if metrics.get("cross_validation"):
-        lines += _cross_validation_lines(metrics["cross_validation"])
+    summary, kind = _intervals(metrics)
+    if summary is not None:
+        lines += _interval_lines(summary, kind)
     elif metrics.get("results"):
         lines += _single_split_lines(metrics["results"])
     model = metrics.get("model")
@@ -304,7 +326,7 @@ def _status(low: float | None, high: float | None, value: float, bar: float, str
 def targets(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     """The project's targets in macro-F1 points, from the folds' paired differences when there are
     folds (met only where the 95% interval clears the bar), else from the one split."""
-    cv = metrics.get("cross_validation")
+    cv, _ = _intervals(metrics)
     diffs: dict[tuple[str, str], dict[str, Any]] = {}
     if cv:
         diffs = {(d["a"], d["b"]): d for d in cv["differences"] if d["metric"] == "macro_f1"}

@@ -108,12 +108,13 @@ def evaluate_model(
     """The report for a trained model: the model on its held-out influencers (every post pooled, and
     prefixes of 1, 3, 10, 30 posts, before and after calibration), then every method x modality over
     ``folds`` stratified folds with 95% intervals, trained with the model's settings (``folds`` 0:
-    one comparison on the model's own split, without intervals)."""
+    one comparison on the model's own split, its intervals from a paired bootstrap over the test
+    influencers)."""
     import json
 
     from safetensors.torch import load_file
 
-    from training.crossval import cross_validate
+    from training.crossval import bootstrap_summary, cross_validate
     from training.errors import SplitError
     from training.evaluate import compare, held_out_metrics
     from training.folds import check_folds
@@ -158,7 +159,9 @@ def evaluate_model(
         )
     else:
         trained = {f"profiler/{variant}": model.profiler}
-        metrics["results"] = compare(prep, train, spark, trained=trained, progress=progress).results
+        comparison = compare(prep, train, spark, trained=trained, progress=progress)
+        metrics["results"] = comparison.results
+        metrics["bootstrap"] = bootstrap_summary(comparison, prep, features.seed)
     metrics["targets"] = targets(metrics)
     metrics["commands"] = [c for c in (training.get("command"), _command_line()) if c]
     out = Path(out_dir)

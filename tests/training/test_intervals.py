@@ -42,3 +42,24 @@ def test_one_fold_has_no_interval_and_bad_input_is_refused() -> None:
         paired_difference([0.1, 0.2], [0.1])
     with pytest.raises(ValueError, match="non-empty"):
         t_interval([])
+
+
+def test_resampled_macro_f1_matches_sklearn_and_the_bootstrap_pairs_methods() -> None:
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from training.intervals import macro_f1_resampled, paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    good = np.where(rng.random(200) < 0.9, y, rng.integers(0, 4, 200))
+    rows = rng.integers(0, 200, (3, 200))
+    for r, value in zip(rows, macro_f1_resampled(y, good, rows, 4), strict=True):
+        present = sorted(set(y[r].tolist()))
+        assert value == pytest.approx(f1_score(y[r], good[r], labels=present, average="macro"))
+    worse = good.copy()
+    worse[:30] = (y[:30] + 1) % 4  # the same predictions, 30 more influencers wrong
+    methods, diffs = paired_bootstrap(y, {"a": good, "b": worse, "c": good}, [("a", "b"), ("a", "c")], 4)
+    assert methods["a"].low < methods["a"].mean < methods["a"].high
+    assert diffs[("a", "b")].verdict() == "beats"
+    assert diffs[("a", "c")].mean == 0.0 and diffs[("a", "c")].verdict() == "not told apart"
