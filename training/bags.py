@@ -22,6 +22,9 @@ from training.errors import DatasetError
 log = logging.getLogger(__name__)
 
 IGNORE = -100  # label of padded posts and of posts with no known topic
+# Influencers a category needs before the seeded split holds one out for test / validation
+# (one always stays in training).
+MIN_PER_CATEGORY = {"test": 2, "val": 3}
 
 
 @dataclass(frozen=True)
@@ -98,18 +101,51 @@ def split_bags(
         }
         log.info("split from world.json: %s", {k: len(v) for k, v in parts.items()})
         return parts
+    if not len(bags):
+        raise DatasetError("no influencer has both a known category and a readable post; nothing to split")
     rng = np.random.default_rng(seed)
     parts_l: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for label in np.unique(bags.labels):
         members = rng.permutation(np.flatnonzero(bags.labels == label))
-        n_test = int(round(fractions[2] * len(members)))
-        n_val = int(round(fractions[1] * len(members)))
+        n_test, n_val = held_out_counts(len(members), fractions)
         parts_l["test"].extend(members[:n_test].tolist())
         parts_l["val"].extend(members[n_test : n_test + n_val].tolist())
         parts_l["train"].extend(members[n_test + n_val :].tolist())
     parts = {k: np.array(sorted(v), dtype=np.int64) for k, v in parts_l.items()}
     log.info("seeded stratified split: %s", {k: len(v) for k, v in parts.items()})
     return parts
+
+
+def held_out_counts(members: int, fractions: tuple[float, float, float]) -> tuple[int, int]:
+    """(test, validation) influencers of a category with ``members``: the fractions rounded, but one
+    of each as soon as the category can spare them while keeping one for training (2 members:
+    one test; 3 or more: one test and one validation at least)."""
+    n_test = max(int(round(fractions[2] * members)), 1 if members >= MIN_PER_CATEGORY["test"] else 0)
+    n_val = max(int(round(fractions[1] * members)), 1 if members >= MIN_PER_CATEGORY["val"] else 0)
+    return n_test, n_val
+
+
+def split_notes(bags: InfluencerBags, split: Mapping[str, np.ndarray]) -> list[str]:
+    """What the split could not hold out, in words for the report (empty when it held out all)."""
+    notes = []
+    counts = {c: int((bags.labels == i).sum()) for i, c in enumerate(bags.categories)}
+    present = [c for c, n in counts.items() if n]
+    for part, what in (("test", "no held-out test"), ("val", "no validation")):
+        covered = {bags.categories[i] for i in bags.labels[split[part]]}
+        missing = [c for c in present if c not in covered]
+        if not missing:
+            continue
+        need = MIN_PER_CATEGORY[part]
+        few = ", ".join(f"{c} {counts[c]}" for c in missing)
+        notes.append(
+            f"{what} influencer for {len(missing)} of {len(present)} categories ({few} influencers); "
+            f"a category needs at least {need} influencers for one"
+        )
+    if not len(split["val"]):
+        notes.append("early stopping watched the training loss and the confidence is not calibrated")
+    if not len(split["test"]):
+        notes.append("no influencer was held out for testing: the model is exported untested")
+    return notes
 
 
 def post_rows(bags: InfluencerBags, idx: np.ndarray) -> np.ndarray:

@@ -88,10 +88,18 @@ def train(
     tuned = {key: value for key, value in (("lr", lr), ("patience", patience)) if value is not None}
     config = TrainConfig(pooling=pooling, window=window, max_epochs=epochs, seed=seed, device=device, **tuned)
     version, metrics = train_model(dataset, out, features, config, MODALITY_CHOICES[modalities], progress)
+    for note in metrics["dataset"]["not_held_out"]:
+        typer.echo(f"not held out: {note}")
     test = metrics["test"]
+    ece = (test or {}).get("calibration_error") or {}
+    if test is None:
+        typer.echo(f"model {version} written to {out}: untested (nothing could be held out)")
+        return
     typer.echo(
         f"model {version} written to {out}: held-out accuracy {test['accuracy']:.3f}, "
-        f"macro-F1 {test['macro_f1']:.3f}, post accuracy {test['post_accuracy']:.3f}"
+        f"macro-F1 {test['macro_f1']:.3f}, post accuracy {test['post_accuracy']:.3f}, "
+        f"ECE {ece.get('ece_raw', float('nan')):.3f} -> {ece.get('ece_calibrated', float('nan')):.3f} "
+        "(calibrated, over prefixes of 1, 3, 10, 30 and all posts)"
     )
 
 
@@ -106,19 +114,44 @@ def evaluate(
         str | None, typer.Option(help="Feature cache folder (default: the one used in training).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
+    folds: Annotated[
+        int,
+        typer.Option(
+            help="Stratified folds of the comparison (every method on the same folds, 95% intervals); "
+            "0 compares on the model's own split only, without intervals."
+        ),
+    ] = 5,
 ) -> None:
     """Compare a model with mean pooling + MLP and Spark ML LR/RF/NB, each text-only, image-only and
-    multimodal, on the same held-out influencers; writes metrics.json, report.md and PNGs.
+    multimodal, over k folds (mean and 95% interval of each, and of each difference), and the model's
+    accuracy and calibration against post count; writes metrics.json, report.md and PNGs.
 
-    Example: scout evaluate /tmp/world --model /tmp/model --out /tmp/report
+    Example: scout evaluate /tmp/world --model /tmp/model --out /tmp/report --folds 5
     """
+    from training.errors import SplitError
     from training.report import METHOD_NAMES
     from training.workflow import evaluate_model
 
-    metrics = evaluate_model(
-        dataset, model, out, None if spark_master == "none" else spark_master, cache_dir, progress
-    )
-    for method, by_variant in metrics["results"].items():
+    if folds == 1 or folds < 0:
+        raise typer.BadParameter("--folds must be 0 (the model's split only) or at least 2")
+    try:
+        metrics = evaluate_model(
+            dataset, model, out, None if spark_master == "none" else spark_master, cache_dir, progress, folds
+        )
+    except SplitError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    cv = metrics.get("cross_validation")
+    if cv:
+        for key, by_metric in cv["methods"].items():
+            f1 = by_metric["macro_f1"]
+            half = f"± {f1['half_width']:.3f}" if f1["half_width"] is not None else ""
+            typer.echo(f"{key:32s} macro-F1 {f1['mean']:.3f} {half}")
+        for d in cv["differences"]:
+            if d["metric"] == "macro_f1" and d["low"] is not None:
+                interval = f"[{d['low']:+.3f}, {d['high']:+.3f}]"
+                typer.echo(f"{d['a']} - {d['b']}: {d['mean']:+.3f} {interval} {d['verdict']}")
+    for method, by_variant in (metrics.get("results") or {}).items():
         cells = "  ".join(f"{v} {r['macro_f1']:.3f}" for v, r in by_variant.items())
         typer.echo(f"{METHOD_NAMES.get(method, method):45s} macro-F1  {cells}")
     typer.echo(f"report: {out / 'report.md'}")

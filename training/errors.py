@@ -32,3 +32,8 @@ class ImageDecodeError(TrainingError):
 
 class KnobError(TrainingError, ValueError):
     """A synthetic-world knob is out of range; the message names the knob and its allowed values."""
+
+
+class SplitError(TrainingError, ValueError):
+    """A dataset is too small for the requested split or folds; the message says how many
+    influencers per category it needs."""

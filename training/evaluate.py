@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
-from training.bags import InfluencerBags
+from training.bags import MIN_PER_CATEGORY, InfluencerBags
 from training.baselines import SparkMLConfig, spark_baseline_predictions
+from training.calibration import Calibration
+from training.errors import SplitError
 from training.pipeline import Prepared
+from training.prefixes import PREFIXES, pooled_ece, predict_prefixes, prefix_name, prefix_table
 from training.profiler import PostAttentiveProfiler
 from training.train import FitResult, Predictions, TrainConfig, fit_profiler, predict_bags
 
@@ -78,6 +81,25 @@ def evaluate_predictions(pred: Predictions, bags: InfluencerBags) -> dict[str, A
     return metrics
 
 
+def held_out_metrics(
+    model: PostAttentiveProfiler,
+    features: np.ndarray,
+    bags: InfluencerBags,
+    test_idx: np.ndarray,
+    calibration: Calibration,
+    device: str = "auto",
+) -> tuple[dict[str, Any], dict[str, Predictions]] | None:
+    """One model on its held-out influencers: the metrics of every post pooled, plus accuracy and
+    calibration against the post count (prefixes 1, 3, 10, 30, all). None when nothing is held out."""
+    if not len(test_idx):
+        return None
+    by_prefix = predict_prefixes(model, features, bags, test_idx, PREFIXES, device)
+    metrics = evaluate_predictions(by_prefix[prefix_name(None)], bags)
+    metrics["prefixes"] = prefix_table(by_prefix, bags, calibration)
+    metrics["calibration_error"] = pooled_ece(by_prefix, bags, calibration)
+    return metrics, by_prefix
+
+
 @dataclass
 class Comparison:
     results: dict[str, dict[str, dict[str, Any]]] = field(
@@ -85,6 +107,7 @@ class Comparison:
     )  # method -> variant -> metrics
     predictions: dict[str, Predictions] = field(default_factory=dict)  # "method/variant" -> test predictions
     fits: dict[str, FitResult] = field(default_factory=dict)
+    predicted: dict[str, np.ndarray] = field(default_factory=dict)  # "method/variant" -> (B_test,) labels
 
     def table(self) -> list[dict[str, Any]]:
         """One row per method and variant: accuracy and macro-F1."""
@@ -109,6 +132,12 @@ def compare(
     already trained profilers by "method/variant" (e.g. the exported model), evaluated as they are."""
     out = Comparison()
     split, bags = prep.split, prep.bags
+    if not len(split["test"]):
+        raise SplitError(
+            "no influencer is held out for testing, so there is nothing to compare on: the seeded split "
+            f"needs at least {MIN_PER_CATEGORY['test']} influencers in a category to test one "
+            f"({MIN_PER_CATEGORY['val']} for validation too)"
+        )
     for variant in variants:
         features = prep.features(VARIANTS[variant])
         for method in methods:
@@ -129,6 +158,7 @@ def compare(
                     model = fit.profiler
                 pred = predict_bags(model, features, bags, split["test"], device=train.device)
                 out.predictions[key] = pred
+                out.predicted[key] = pred.probs.argmax(axis=1)
                 metrics = evaluate_predictions(pred, bags)
             elif method in SPARK_METHODS:
                 if spark is None:
@@ -143,6 +173,7 @@ def compare(
                     [SPARK_METHODS[method]],
                     spark_config or SparkMLConfig(),
                 )[SPARK_METHODS[method]]
+                out.predicted[key] = labels
                 metrics = influencer_metrics(bags.labels[split["test"]], labels, bags.categories)
             else:
                 raise ValueError(f"unknown method {method!r}; known: {METHODS}")

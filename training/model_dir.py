@@ -11,6 +11,7 @@ settings, metrics and library versions::
     image_encoder.safetensors  image backbone weights (the compact CNN, trained here)
     profiler.json              ProfilerConfig (projection, attention, heads)
     profiler.safetensors       profiler weights, feature standardisation included
+    calibration.json           post-count temperature of the influencer probabilities (optional)
     training.json              the TrainConfig that produced it
     metrics.json               evaluation results (not part of the version)
 
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from training.calibration import CALIBRATION_FILE, Calibration, load_calibration, save_calibration
 from training.devices import resolve_device
 from training.encoders.image import ImageEncoder, ImageEncoderConfig
 from training.encoders.text import TextEncoder, TextEncoderConfig
@@ -53,6 +55,7 @@ _VERSIONED = (
     "image_encoder.safetensors",
     "profiler.json",
     "profiler.safetensors",
+    CALIBRATION_FILE,
 )
 _LIBRARIES = ("torch", "torchvision", "transformers", "safetensors", "numpy", "pyspark", "influencer-scout")
 
@@ -70,6 +73,7 @@ class ModelParts:
     image: ImageEncoderConfig | None = None
     image_dim: int = 0
     image_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    calibration: Calibration | None = None  # None: probabilities are the network's softmax
 
     def __post_init__(self) -> None:
         assert self.modalities and all(m in MODALITIES for m in self.modalities), (
@@ -140,6 +144,10 @@ def save_model(
     state = {k: v.detach().cpu().contiguous() for k, v in parts.profiler.state_dict().items()}
     save_file(state, str(folder / "profiler.safetensors"))
     _write_json(folder / "training.json", training or {})
+    if parts.calibration is not None:
+        save_calibration(folder, parts.calibration)
+    elif (folder / CALIBRATION_FILE).exists():
+        (folder / CALIBRATION_FILE).unlink()
     if metrics is not None:
         write_metrics(folder, metrics)
     version = _content_version(folder)
@@ -202,6 +210,7 @@ class ScoutModel:
         self.profiler.eval().to(self.device)
         self.feature_dim: int = config.feature_dim
         self.hidden_dim: int = config.hidden_dim
+        self.calibration: Calibration | None = load_calibration(folder)
         text = _read_json(folder / "text_encoder.json")
         image = _read_json(folder / "image_encoder.json")
         self._text_config = TextEncoderConfig.from_dict(text["config"]) if text["config"] else None
@@ -267,13 +276,23 @@ class ScoutModel:
         )
 
     @torch.inference_mode()
-    def classify(self, embeddings: np.ndarray) -> np.ndarray:
-        """(m, H) pooled embeddings -> (m, C) float32 category probabilities."""
+    def classify(self, embeddings: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
+        """(m, H) pooled embeddings -> (m, C) float32 category probabilities. With ``counts`` (m,),
+        the posts each embedding pools, the folder's calibration tempers them by post count;
+        without, they are the network's softmax."""
         assert embeddings.ndim == 2 and embeddings.shape[1] == self.hidden_dim, (
             f"embeddings must be (m, {self.hidden_dim}), got {embeddings.shape}"
         )
         e = torch.from_numpy(np.ascontiguousarray(embeddings, dtype=np.float32)).to(self.device)
-        return torch.softmax(self.profiler.classify(e), dim=-1).float().cpu().numpy()
+        logits = self.profiler.classify(e).float().cpu().numpy()  # (m, C)
+        if counts is None or self.calibration is None:
+            return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
+        return self.calibration.probabilities(logits, np.asarray(counts)).astype(np.float32)
+
+    @property
+    def calibrated(self) -> bool:
+        """True when the folder holds a fitted calibration (probabilities given counts are calibrated)."""
+        return self.calibration is not None and self.calibration.fitted_on > 0
 
     @staticmethod
     def pool(h: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -283,7 +302,7 @@ class ScoutModel:
     def profile(self, features: np.ndarray) -> np.ndarray:
         """All of one influencer's post features (n, F) -> (C,) category probabilities."""
         step = self.post_step(features)
-        return self.classify(self.pool(step.h, step.scores)[None, :])[0]
+        return self.classify(self.pool(step.h, step.scores)[None, :], np.array([len(features)]))[0]
 
 
 def load_model(path: str | Path, device: str = "auto", text_encoder_path: str | None = None) -> ScoutModel:

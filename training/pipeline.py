@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,43 @@ def prepare(
         image_state=image_enc.state_dict(),
         cnn_losses=cnn_losses,
     )
+
+
+def for_splits(
+    prep: Prepared,
+    config: FeatureConfig,
+    splits: Sequence[dict[str, np.ndarray]],
+    progress: bool = True,
+    refit_image: bool = True,
+) -> Iterator[Prepared]:
+    """``prep`` once per split (e.g. cross-validation folds). A pretrained image backbone is shared;
+    the compact CNN is trained again on each split's training influencers (cached per split), since
+    features from a CNN that saw a test influencer's labelled images would flatter it.
+    ``refit_image=False`` keeps ``prep``'s image block (for a comparison that never reads it)."""
+    if config.image.backbone != "compact_cnn" or not refit_image:
+        for split in splits:
+            yield replace(prep, split=split)
+        return
+    device = resolve_device(config.device)
+    cache = FeatureCache(config.cache_dir, dataset_fingerprint(prep.roots))
+    with open_dataset(prep.roots) as ds:
+        decoded = decode_table_images(prep.table, ds, config.cnn.image_size)
+        for split in splits:
+            state, losses = _compact_cnn(
+                prep.table, prep.bags, split, decoded, config, cache, device, progress
+            )
+            encoder = ImageEncoder(config.image, device=device, state_dict=state)
+            same_size = decoded[0].shape[-1] == encoder.preprocess.size
+            image = image_features(
+                prep.table, encoder, cache, decoded=decoded if same_size else None, dataset=ds
+            )
+            yield replace(
+                prep,
+                split=split,
+                blocks={**prep.blocks, "image": image},
+                image_state=encoder.state_dict(),
+                cnn_losses=losses,
+            )
 
 
 def _compact_cnn(

@@ -66,10 +66,12 @@ class Predictions:
     """Evaluation of bags ``idx`` pooling every post."""
 
     idx: np.ndarray  # (B,) bag indices
-    probs: np.ndarray  # (B, C) influencer-category probabilities
+    probs: np.ndarray  # (B, C) influencer-category probabilities (softmax of logits, uncalibrated)
     post_rows: np.ndarray  # (P,) table rows of the posts, bag after bag
     post_probs: np.ndarray  # (P, C) post-head probabilities
     weights: np.ndarray  # (P,) attention weight of each post within its bag
+    logits: np.ndarray  # (B, C) influencer-category logits (what calibration rescales)
+    counts: np.ndarray  # (B,) posts pooled per bag
 
 
 def _losses(
@@ -175,15 +177,21 @@ def predict_bags(
     batch_size: int = 64,
 ) -> Predictions:
     """Pool every post of each bag in ``idx`` (as the streaming job does) and classify."""
+    idx = np.asarray(idx, dtype=np.int64)
+    classes = len(bags.categories)
+    if len(idx) == 0:
+        empty = np.zeros((0, classes), np.float32)
+        none = np.zeros(0, np.int64)
+        return Predictions(idx, empty, none, empty, np.zeros(0, np.float32), empty, none)
     dev = resolve_device(device)
     model = model.eval().to(dev)
     feats = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(dev)
-    probs, rows, post_probs, weights = [], [], [], []
+    logits, rows, post_probs, weights = [], [], [], []
     for start in range(0, len(idx), batch_size):
         chunk = idx[start : start + batch_size]
         x, mask, _, chosen = make_batch(feats, bags, chunk, None, None)
         out = model(x, mask.to(dev))
-        probs.append(torch.softmax(out.influencer_logits, -1).cpu().numpy())
+        logits.append(out.influencer_logits.float().cpu().numpy())
         p = torch.softmax(out.post_logits, -1).cpu().numpy()  # (B, W, C)
         w = out.weights.cpu().numpy()  # (B, W)
         for b, r in enumerate(chosen):
@@ -191,10 +199,13 @@ def predict_bags(
             post_probs.append(p[b, : len(r)])
             weights.append(w[b, : len(r)])
     model.cpu()
+    all_logits = np.concatenate(logits)
     return Predictions(
-        idx=np.asarray(idx),
-        probs=np.concatenate(probs).astype(np.float32),
+        idx=idx,
+        probs=torch.softmax(torch.from_numpy(all_logits), -1).numpy(),
         post_rows=np.concatenate(rows),
         post_probs=np.concatenate(post_probs).astype(np.float32),
         weights=np.concatenate(weights).astype(np.float32),
+        logits=all_logits,
+        counts=bags.counts()[idx],
     )

@@ -1,8 +1,10 @@
 """The two end-to-end runs behind the command line.
 
 ``train_model``: features (stage 1 trains the compact CNN when no image weights are given), the
-profiler, its held-out metrics, the model folder. ``evaluate_model``: a model folder against its
-baselines on the same held-out influencers, written as a report folder.
+profiler, its post-count calibration (fitted on the validation influencers' post prefixes), its
+held-out metrics, the model folder. ``evaluate_model``: the model on its held-out influencers
+(accuracy and calibration against the post count), and every method against the others over k
+folds with 95% intervals, written as a report folder.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from training.bags import split_notes
+from training.calibration import Calibration
 from training.model_dir import ModelParts, load_model, save_model, write_metrics
 from training.pipeline import DatasetPath, FeatureConfig, Prepared, prepare
-from training.train import TrainConfig, fit_profiler, predict_bags
+from training.prefixes import calibrate, predict_prefixes
+from training.train import TrainConfig, fit_profiler
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ def _dataset_info(prep: Prepared) -> dict[str, Any]:
         "split": {k: int(len(v)) for k, v in prep.split.items()},
         "split_source": "world.json" if world is not None else "seeded stratified split",
         "world_knobs": world.knobs.to_dict() if world is not None else None,
+        "not_held_out": split_notes(prep.bags, prep.split),
     }
 
 
@@ -47,19 +53,24 @@ def train_model(
     modalities: tuple[str, ...] = ("image", "text"),
     progress: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """Train and export; returns (version, held-out metrics)."""
+    """Train and export; returns (version, metrics). ``metrics["test"]`` is None when the dataset is
+    too small to hold anyone out (``metrics["dataset"]["not_held_out"]`` says what is missing)."""
     features = features or FeatureConfig()
     train = train or TrainConfig()
-    from training.evaluate import evaluate_predictions
+    from training.evaluate import held_out_metrics
 
     prep = prepare(dataset, features, progress=progress)
+    info = _dataset_info(prep)
+    for note in info["not_held_out"]:
+        log.warning("small dataset: %s", note)
     x = prep.features(modalities)
     fit = fit_profiler(x, prep.bags, prep.split["train"], prep.split["val"], train, progress)
-    pred = predict_bags(fit.profiler, x, prep.bags, prep.split["test"], device=train.device)
-    metrics = {"test": evaluate_predictions(pred, prep.bags), "dataset": _dataset_info(prep)}
-    log.info(
-        "held-out: accuracy %.3f, macro-F1 %.3f", metrics["test"]["accuracy"], metrics["test"]["macro_f1"]
-    )
+    val = predict_prefixes(fit.profiler, x, prep.bags, prep.split["val"], device=train.device)
+    calibration = calibrate(val, prep.bags)
+    held = held_out_metrics(fit.profiler, x, prep.bags, prep.split["test"], calibration, train.device)
+    metrics = {"test": held[0] if held else None, "dataset": info, "calibration": calibration.to_dict()}
+    if held:
+        log.info("held-out: accuracy %.3f, macro-F1 %.3f", held[0]["accuracy"], held[0]["macro_f1"])
     parts = ModelParts(
         profiler=fit.profiler,
         labels=prep.bags.categories,
@@ -70,6 +81,7 @@ def train_model(
         image=prep.image if "image" in modalities else None,
         image_dim=prep.blocks["image"].shape[1],
         image_state=prep.image_state if "image" in modalities else {},
+        calibration=calibration if calibration.fitted_on else None,
     )
     training = {
         "features": features.to_dict(),
@@ -91,14 +103,21 @@ def evaluate_model(
     spark_master: str | None = "local[2]",
     cache_dir: str | None = None,
     progress: bool = True,
+    folds: int = 5,
 ) -> dict[str, Any]:
-    """The comparison table for a trained model: the model itself, then the text-only and
-    image-only profilers and every baseline, trained with the model's settings on its features."""
+    """The report for a trained model: the model on its held-out influencers (every post pooled, and
+    prefixes of 1, 3, 10, 30 posts, before and after calibration), then every method x modality over
+    ``folds`` stratified folds with 95% intervals, trained with the model's settings (``folds`` 0:
+    one comparison on the model's own split, its intervals from a paired bootstrap over the test
+    influencers)."""
     import json
 
     from safetensors.torch import load_file
 
-    from training.evaluate import compare
+    from training.crossval import bootstrap_summary, cross_validate
+    from training.errors import SplitError
+    from training.evaluate import compare, held_out_metrics
+    from training.folds import check_folds
     from training.report import attention_png, confusion_png, targets, write_report
 
     model = load_model(model_dir, device="cpu")
@@ -110,34 +129,51 @@ def evaluate_model(
     weights = Path(model_dir) / "image_encoder.safetensors"
     state = load_file(str(weights)) if weights.is_file() else None
     prep = prepare(dataset, features, image_state=state, progress=progress)
+    if folds:
+        check_folds(prep.bags, folds)  # before any training: a small dataset stops here, with the count
     variant = {("image", "text"): "multimodal", ("text",): "text", ("image",): "image"}[model.modalities]
+    calibration = model.calibration or Calibration()
+    x = prep.features(model.modalities)
+    held = held_out_metrics(model.profiler, x, prep.bags, prep.split["test"], calibration, train.device)
+    if held is None:
+        raise SplitError(
+            "the model's split holds no test influencer, so there is nothing to report on; "
+            + "; ".join(split_notes(prep.bags, prep.split))
+        )
+    held_metrics, by_prefix = held
     spark = None
     if spark_master:
         from training.spark_local import local_spark
 
         spark = local_spark(spark_master)
-    comparison = compare(
-        prep, train, spark, trained={f"profiler/{variant}": model.profiler}, progress=progress
-    )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results = comparison.results
     metrics: dict[str, Any] = {
         "model_version": model.version,
+        "model_variant": variant,
         "dataset": _dataset_info(prep),
-        "results": results,
-        "targets": targets(results),
-        "commands": [c for c in (training.get("command"), _command_line()) if c],
+        "model": held_metrics,
+        "calibration": calibration.to_dict(),
     }
-    best = results["profiler"][variant]
+    if folds:
+        metrics["cross_validation"] = cross_validate(
+            prep, features, train, spark, folds, features.seed, progress=progress
+        )
+    else:
+        trained = {f"profiler/{variant}": model.profiler}
+        comparison = compare(prep, train, spark, trained=trained, progress=progress)
+        metrics["results"] = comparison.results
+        metrics["bootstrap"] = bootstrap_summary(comparison, prep, features.seed)
+    metrics["targets"] = targets(metrics)
+    metrics["commands"] = [c for c in (training.get("command"), _command_line()) if c]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     confusion_png(
-        best["confusion"], prep.bags.categories, out / "confusion.png", f"profiler ({variant}), test"
+        held_metrics["confusion"], prep.bags.categories, out / "confusion.png", f"profiler ({variant}), test"
     )
     from training.dataset.reader import open_dataset
 
     with open_dataset(prep.roots) as ds:
         metrics["attention_figure"] = attention_png(
-            ds, prep.table, prep.bags, comparison.predictions[f"profiler/{variant}"], out / "attention.png"
+            ds, prep.table, prep.bags, by_prefix["all"], out / "attention.png"
         )
     write_report(out, metrics)
     write_metrics(model_dir, {**model.metrics, "comparison": metrics})

@@ -135,7 +135,8 @@ class StateStage:
         self, folded: FoldedBatch, prior: StateBatch, posts: PostBatch, ts_ns: np.ndarray, batch_time: Any
     ) -> tuple[pd.DataFrame, StateBatch]:
         model, states = self.model, folded.states
-        probs = model.classify(folded.embeddings.astype(np.float32)).astype(np.float64)  # (G, C)
+        # calibrated by each influencer's post count when the model folder holds a calibration
+        probs = model.classify(folded.embeddings.astype(np.float32), states.n).astype(np.float64)  # (G, C)
         labels = np.asarray(model.labels, dtype=object)
         category = labels[probs.argmax(axis=1)]  # (G,)
         starts = np.flatnonzero(np.r_[True, posts.segment[1:] != posts.segment[:-1]])  # (G,)

@@ -121,6 +121,11 @@ class Health(BaseModel):
     profiles: int
     index_vectors: int
     model_version: str | None = Field(None, description="the model used for POST /api/similar")
+    model_calibrated: bool | None = Field(
+        None,
+        description="whether that model's probabilities are calibrated by post count (profiles of this "
+        "model version show a calibrated confidence)",
+    )
     last_error: str | None = None
 
 

@@ -49,6 +49,8 @@ def test_train_then_evaluate(tiny_world: Path, feature_cache: Path, tmp_path: Pa
             str(report),
             "--spark-master",
             "none",
+            "--folds",
+            "0",
             "--no-progress",
         ],
     )
@@ -61,6 +63,13 @@ def test_train_then_evaluate(tiny_world: Path, feature_cache: Path, tmp_path: Pa
     assert (row["accuracy"], row["macro_f1"]) == (trained["accuracy"], trained["macro_f1"]), (
         "the model itself"
     )
+    assert metrics["model"]["macro_f1"] == trained["macro_f1"]
+    assert [r["prefix"] for r in trained["prefixes"]] == ["1", "3", "10", "30", "all"]
+    assert model.calibrated and "ECE" in (report / "report.md").read_text()
+    boot = metrics["bootstrap"]
+    assert boot["methods"]["profiler/multimodal"]["macro_f1"]["mean"] == trained["macro_f1"]
+    assert {d["verdict"] for d in boot["differences"]} <= {"beats", "loses", "not told apart"}
+    assert "paired bootstrap" in (report / "report.md").read_text()
     for name in ("report.md", "confusion.png", "attention.png"):
         assert (report / name).stat().st_size > 0
     assert "comparison" in load_model(model_dir).metrics

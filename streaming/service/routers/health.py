@@ -27,6 +27,7 @@ def health_of(services: ServicesDep) -> Health:
         profiles=len(services.store),
         index_vectors=services.store.index_size(),
         model_version=getattr(services.model, "version", None),
+        model_calibrated=getattr(services.model, "calibrated", None),
         last_error=materialiser.last_error if materialiser is not None else None,
     )
 

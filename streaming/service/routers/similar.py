@@ -102,7 +102,7 @@ def build_router(settings: ScoutSettings) -> APIRouter:
             features = model.encode(inputs)  # (n, F)
             step = model.post_step(features)  # h (n, H), scores (n,)
             embedding = model.pool(step.h, step.scores)  # (H,)
-            probabilities = model.classify(embedding[None, :])[0]  # (C,)
+            probabilities = model.classify(embedding[None, :], np.array([len(inputs)]))[0]  # (C,)
         weights = np.exp(step.scores - step.scores.max())
         weights = weights / weights.sum()
         hits = store.search(embedding, model.version, k)

@@ -16,7 +16,8 @@ const FEED_RETRY_MS = 2000;
 const TOKEN_KEY = "scout-api-token";
 
 const $ = (id) => document.getElementById(id);
-const state = { offset: 0, selected: null, searchTimer: null, refreshTimer: null, askedToken: false };
+const state = { offset: 0, selected: null, searchTimer: null, refreshTimer: null, askedToken: false,
+  calibratedModel: null };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -82,6 +83,13 @@ function searchUrl(offset) {
   return `/api/influencers?${params}`;
 }
 
+// A profile's confidence, said to be calibrated only when the model that wrote it is the service's
+// own and its folder holds a post-count calibration (the job then tempers it by the post count).
+function confidenceText(profile) {
+  const calibrated = state.calibratedModel && profile.model_version === state.calibratedModel;
+  return `${pct(profile.confidence)} confidence${calibrated ? " (calibrated)" : " (uncalibrated)"}`;
+}
+
 async function search(append) {
   state.offset = append ? state.offset + PAGE_SIZE : 0;
   const page = await getJSON(searchUrl(state.offset));
@@ -91,7 +99,7 @@ async function search(append) {
     const li = el("li");
     li.dataset.influencer = item.influencer;
     li.append(el("span", "name", item.influencer), el("span", "badge", item.category));
-    li.append(el("span", "detail", `${pct(item.confidence)} confident · ${item.post_count} posts`));
+    li.append(el("span", "detail", `${confidenceText(item)} · ${item.post_count} posts`));
     li.addEventListener("click", () => openInfluencer(item.influencer));
     if (item.influencer === state.selected) li.classList.add("selected");
     list.append(li);
@@ -201,7 +209,7 @@ async function openInfluencer(name, fromHash) {
     ]);
     if (state.selected !== name) return; // another one was opened meanwhile
     $("profile-category").textContent = profile.category;
-    $("profile-meta").textContent = `${pct(profile.confidence)} confident · ${profile.post_count} posts · ` +
+    $("profile-meta").textContent = `${confidenceText(profile)} · ${profile.post_count} posts · ` +
       `updated ${new Date(profile.updated).toLocaleString()} · model ${profile.model_version}`;
     renderBars(profile.probabilities, profile.category);
     renderPosts(profile.top_posts);
@@ -305,6 +313,7 @@ function connectFeed() {
 async function refreshStatus() {
   try {
     const health = await getJSON("/health");
+    state.calibratedModel = health.model_calibrated ? health.model_version : null;
     $("status").textContent = `${health.status} · ${health.profiles} profiles`;
     $("status").className = `status ${health.status}`;
   } catch (error) {
@@ -326,10 +335,12 @@ function start() {
   $("sort").addEventListener("change", () => search(false));
   $("more").addEventListener("click", () => search(true));
   window.addEventListener("hashchange", routeFromHash);
-  loadCategories().then(() => search(false));
-  routeFromHash();
   connectFeed();
-  refreshStatus();
+  // the status first: it says whether the model's confidences are calibrated
+  refreshStatus().then(() => {
+    loadCategories().then(() => search(false));
+    routeFromHash();
+  });
   setInterval(refreshStatus, 5000);
   setInterval(loadCategories, 30000);
 }

@@ -9,6 +9,7 @@ Python package (no browser download); skipped when either is missing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -103,6 +104,10 @@ def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe,
 
             expect(page.locator("#profile-name")).to_have_text("wander.ines")
             expect(page.locator("#profile-category")).to_have_text("travel")
+            # the service's model has no calibration stage: the page says so beside the post count
+            expect(page.locator("#profile-meta")).to_contain_text(
+                re.compile(r"confidence \(uncalibrated\) · \d+ posts")
+            )
             expect(page.locator("#probabilities .bar-label")).to_have_count(len(LABELS))
             expect(page.locator("#top-posts figure")).to_have_count(3)
             expect(page.locator("#top-posts p").first).to_have_text("Lost in the blue streets of Chefchaouen")
