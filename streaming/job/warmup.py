@@ -25,30 +25,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import (
-    BinaryType,
-    IntegerType,
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
 
 from streaming.config import JobSettings
 from streaming.events import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
-# The columns of Spark's Kafka source that the job reads.
-_KAFKA_ROW = StructType([
-    StructField("key", BinaryType()),
-    StructField("value", BinaryType()),
-    StructField("topic", StringType()),
-    StructField("partition", IntegerType()),
-    StructField("offset", LongType()),
-    StructField("timestamp", TimestampType()),
-])  # fmt: skip
+# The columns of Spark's Kafka source that the job reads (Spark's DDL).
+_KAFKA_ROW = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
 KEEP_ALIVE_S = 30.0  # half of the worker factory's idle timeout
 
 
