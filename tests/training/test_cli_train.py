@@ -80,3 +80,16 @@ def test_help_shows_runnable_examples() -> None:
     for command in ("train", "evaluate"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and f"Example: scout {command} /tmp/world" in result.output
+
+
+def test_the_default_image_tower_follows_the_kind_of_copy(tmp_path) -> None:
+    from training.cli_train import default_image_backbone
+    from training.synth import WorldKnobs
+    from training.synth.writer import generate_world
+
+    world = generate_world(
+        tmp_path / "w", WorldKnobs(influencers=9, posts=3, seed=1, image_size=16), progress=False
+    )
+    assert default_image_backbone(world.out) == "compact_cnn"  # a synthetic world: drawn images
+    (world.out / "world.json").unlink()
+    assert default_image_backbone(world.out) == "mobilenet_v2"  # a copy of real photos
