@@ -72,6 +72,7 @@ def train(
     (pretrained image tower: add --image-backbone mobilenet_v2)
     """
     from training.encoders.compact_cnn import CNNTrainConfig
+    from training.encoders.finetune import FinetuneTrainConfig
     from training.encoders.image import BACKBONES, ImageEncoderConfig, finetune_block_error
     from training.encoders.text import TextEncoderConfig
     from training.pipeline import FeatureConfig
@@ -92,6 +93,7 @@ def train(
             backbone=image_backbone, weights=image_weights, finetune_blocks=image_finetune_blocks
         ),
         cnn_train=CNNTrainConfig(epochs=cnn_epochs, seed=seed),
+        finetune=FinetuneTrainConfig(seed=seed),
         cache_dir=cache_dir,
         device=device,
         seed=seed,
