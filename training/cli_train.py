@@ -61,6 +61,13 @@ def train(
             "folder for hf."
         ),
     ] = None,
+    image_finetune_blocks: Annotated[
+        int,
+        typer.Option(
+            help="Last modules of a pretrained mobilenet_v2's features to tune on the post task "
+            "(0: frozen). The trunk runs once and is cached; the tuned top trains for a few epochs."
+        ),
+    ] = 0,
     cnn_epochs: Annotated[int, typer.Option(help="Epochs of the compact CNN stage.")] = 4,
     epochs: Annotated[int, typer.Option(help="Maximum profiler epochs (early stopping on validation).")] = 60,
     window: Annotated[int, typer.Option(help="Posts drawn per influencer per training step.")] = 32,
@@ -81,7 +88,8 @@ def train(
     (pretrained image tower: add --image-backbone mobilenet_v2)
     """
     from training.encoders.compact_cnn import CNNTrainConfig
-    from training.encoders.image import BACKBONES, ImageEncoderConfig
+    from training.encoders.finetune import FinetuneTrainConfig
+    from training.encoders.image import BACKBONES, ImageEncoderConfig, finetune_block_error
     from training.encoders.text import TextEncoderConfig
     from training.pipeline import FeatureConfig
     from training.train import TrainConfig
@@ -94,12 +102,17 @@ def train(
         typer.echo(f"image backbone: {image_backbone} (auto)")
     if image_backbone not in BACKBONES:
         raise typer.BadParameter(f"--image-backbone must be auto or one of {', '.join(BACKBONES)}")
+    if (problem := finetune_block_error(image_backbone, image_finetune_blocks)) is not None:
+        raise typer.BadParameter(f"--image-finetune-blocks: {problem}")
     if modalities not in MODALITY_CHOICES:
         raise typer.BadParameter(f"--modalities must be one of {', '.join(MODALITY_CHOICES)}")
     features = FeatureConfig(
         text=TextEncoderConfig(path=text_encoder),
-        image=ImageEncoderConfig(backbone=image_backbone, weights=image_weights),
+        image=ImageEncoderConfig(
+            backbone=image_backbone, weights=image_weights, finetune_blocks=image_finetune_blocks
+        ),
         cnn_train=CNNTrainConfig(epochs=cnn_epochs, seed=seed),
+        finetune=FinetuneTrainConfig(seed=seed),
         cache_dir=cache_dir,
         device=device,
         seed=seed,

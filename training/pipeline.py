@@ -5,7 +5,9 @@ Stages, in order:
   1. read every post once (cached post table), influencer labels, the held-out split;
   2. text features with the text encoder (cached);
   3. image encoder: the given pretrained backbone, or the compact CNN trained on the training
-     influencers' post images (cached by dataset, config and split), then image features (cached).
+     influencers' post images (cached by dataset, config and split), or the pretrained backbone
+     with its last blocks tuned on them (``training.encoders.finetune``), then image features
+     (cached).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from training.encoders.features import (
     load_post_table,
     text_features,
 )
+from training.encoders.finetune import FinetuneTrainConfig, tune_image_tower
 from training.encoders.image import ImageEncoder, ImageEncoderConfig
 from training.encoders.text import TextEncoder, TextEncoderConfig
 from training.model_dir import MODALITIES
@@ -48,6 +51,7 @@ class FeatureConfig:
     image: ImageEncoderConfig = ImageEncoderConfig()
     cnn: CompactCNNConfig = CompactCNNConfig()
     cnn_train: CNNTrainConfig = CNNTrainConfig()
+    finetune: FinetuneTrainConfig = FinetuneTrainConfig()  # used when image.finetune_blocks > 0
     cache_dir: str | None = "build/cache/features"
     device: str = "auto"
     seed: int = 0  # the split of a copy without world.json
@@ -62,6 +66,7 @@ class FeatureConfig:
             image=ImageEncoderConfig(**data["image"]),
             cnn=CompactCNNConfig(**data["cnn"]),
             cnn_train=CNNTrainConfig(**data["cnn_train"]),
+            finetune=FinetuneTrainConfig.from_dict(data.get("finetune")),
             cache_dir=data.get("cache_dir"),
             device=data.get("device", "auto"),
             seed=data.get("seed", 0),
@@ -126,10 +131,19 @@ def prepare(
             image_state, cnn_losses = _compact_cnn(
                 table, bags, split, decoded, config, cache, device, progress
             )
+        tuned = None
+        if config.image.finetune_blocks and image_state is None:
+            tuned = tune_image_tower(
+                table, ds, bags, split, config.image, config.finetune, cache, device, progress
+            )
+            image_state, cnn_losses = tuned.state, tuned.losses
         image_enc = ImageEncoder(config.image, device=device, state_dict=image_state)
         if decoded is not None and decoded[0].shape[-1] != image_enc.preprocess.size:
             decoded = None
-        blocks["image"] = image_features(table, image_enc, cache, decoded=decoded, dataset=ds)
+        if tuned is not None:
+            blocks["image"] = tuned.features
+        else:
+            blocks["image"] = image_features(table, image_enc, cache, decoded=decoded, dataset=ds)
     return Prepared(
         roots=roots,
         table=table,

@@ -180,11 +180,6 @@ def image_features(
 ) -> np.ndarray:
     """(N, D_img) float32; posts without a readable image get zeros. ``decoded`` reuses pixels
     already decoded at the encoder's size; else images are read from ``dataset`` chunk by chunk."""
-    identity = {
-        "config": encoder.config.to_dict(),
-        "weights": weights_fingerprint(encoder.state_dict()),
-        "size": encoder.preprocess.size,
-    }
 
     def compute() -> np.ndarray:
         out = np.zeros((len(table), encoder.dim), dtype=np.float32)
@@ -201,4 +196,14 @@ def image_features(
                 out[start + rows] = encoder.encode_decoded(torch.from_numpy(pixels[rows]))
         return out
 
-    return cache.array(cache.key("image", identity), compute)
+    return cache.array(image_cache_key(cache, encoder), compute)
+
+
+def image_cache_key(cache: FeatureCache, encoder: ImageEncoder) -> str:
+    """The cache key of an image encoder's features over the dataset: its config, weights, size."""
+    identity = {
+        "config": encoder.config.to_dict(),
+        "weights": weights_fingerprint(encoder.state_dict()),
+        "size": encoder.preprocess.size,
+    }
+    return cache.key("image", identity)

@@ -9,7 +9,9 @@ whatever device the backbone runs). A post with no image gets the zero vector.
 
 A pretrained torchvision tower is frozen and stored by reference: the config records the sha256 of
 the weights file it was built from, a model folder keeps that config instead of a copy of the
-weights, and building the encoder again refuses a file with another hash.
+weights, and building the encoder again refuses a file with another hash. A tower whose last
+``finetune_blocks`` modules were tuned (``training.encoders.finetune``) still reads its trunk from
+that file; only the tuned modules' weights are stored, and building it needs them.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _HEADS = {
     "mobilenet_v2": ("classifier.",),
 }
 TORCHVISION_BACKBONES = tuple(_HEADS)
+# backbones whose last ``features`` modules can be tuned, and how many modules ``features`` has
+FEATURE_MODULES = {"mobilenet_v2": 19}
 BACKBONES = ("compact_cnn", *TORCHVISION_BACKBONES, "hf")
 
 
@@ -64,16 +68,60 @@ class ImageEncoderConfig:
     image_size: int | None = None  # None -> the backbone's native size
     batch_size: int = 64
     weights_sha256: str | None = None
+    finetune_blocks: int = 0  # the last modules of ``features`` tuned on the post task; 0: frozen
 
     def __post_init__(self) -> None:
         assert self.backbone in BACKBONES, f"unknown image backbone {self.backbone!r}; known: {BACKBONES}"
+        assert self.finetune_blocks == 0 or (
+            self.backbone in FEATURE_MODULES and 0 < self.finetune_blocks < FEATURE_MODULES[self.backbone]
+        ), f"{self.backbone} cannot tune {self.finetune_blocks} blocks (see finetune_block_error)"
+
+    @property
+    def tuned_prefixes(self) -> tuple[str, ...]:
+        """State-dict prefixes of the tuned modules (empty for a frozen or trained-here tower)."""
+        if not self.finetune_blocks:
+            return ()
+        total = FEATURE_MODULES[self.backbone]
+        return tuple(f"features.{i}." for i in range(total - self.finetune_blocks, total))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.finetune_blocks:  # a frozen tower's record (and cache keys) as before the option
+            del data["finetune_blocks"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageEncoderConfig:
         return cls(**data)
+
+
+def finetune_block_error(backbone: str, blocks: int) -> str | None:
+    """Why ``blocks`` tuned modules do not fit ``backbone`` (None when they do)."""
+    if blocks == 0:
+        return None
+    if backbone not in FEATURE_MODULES:
+        return (
+            f"fine-tuning the last blocks needs a pretrained torchvision backbone with a `features` "
+            f"stack ({', '.join(FEATURE_MODULES)}), not {backbone}"
+        )
+    total = FEATURE_MODULES[backbone]
+    if not 0 < blocks < total:
+        return f"{backbone} has {total} feature modules: tune between 1 and {total - 1} of them, not {blocks}"
+    return None
+
+
+def _with_tuned(
+    config: ImageEncoderConfig, packaged: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The packaged weights with the tuned modules' replaced; the tuned set must be exactly them."""
+    prefixes = config.tuned_prefixes
+    expected = {k for k in packaged if k.startswith(prefixes)}
+    if set(tuned) != expected:
+        raise ModelFormatError(
+            f"the tuned image weights do not hold exactly the last {config.finetune_blocks} modules of "
+            f"{config.backbone} ({len(tuned)} tensors, expected {len(expected)}); retrain the model"
+        )
+    return {**packaged, **tuned}
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -223,7 +271,17 @@ class ImageEncoder:
     ) -> None:
         # stored by reference: a model folder records the config (folder, or weights file's hash)
         self.by_reference = config.backbone == "hf"
-        if not state_dict and config.backbone in TORCHVISION_BACKBONES:
+        if config.finetune_blocks:
+            if not state_dict:
+                raise ModelNotFoundError(
+                    f"the {config.backbone} image encoder tunes its last {config.finetune_blocks} blocks, "
+                    "whose weights are trained by `scout train` and stored in the model folder "
+                    "(image_encoder.safetensors); that file is missing"
+                )
+            packaged, digest = pretrained_state(config)
+            state_dict = _with_tuned(config, packaged, state_dict)
+            config = replace(config, weights_sha256=digest)
+        elif not state_dict and config.backbone in TORCHVISION_BACKBONES:
             state_dict, digest = pretrained_state(config)
             config = replace(config, weights_sha256=digest)
             self.by_reference = True
@@ -243,10 +301,16 @@ class ImageEncoder:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Weights to store in a model folder (empty for a tower stored by reference: a Hugging Face
-        folder, a torchvision weights file whose hash the config records)."""
+        folder, a torchvision weights file whose hash the config records; only the tuned modules
+        of a fine-tuned one, whose trunk that file holds)."""
         if self.by_reference:
             return {}
-        return {k: v.detach().cpu().contiguous() for k, v in self.backbone.state_dict().items()}
+        prefixes = self.config.tuned_prefixes
+        return {
+            k: v.detach().cpu().contiguous()
+            for k, v in self.backbone.state_dict().items()
+            if not prefixes or k.startswith(prefixes)
+        }
 
     @torch.inference_mode()
     def encode_decoded(self, batch: torch.Tensor) -> np.ndarray:
