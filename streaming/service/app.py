@@ -31,7 +31,7 @@ from streaming.service.deps import Services
 from streaming.service.limits import BodyLimit
 from streaming.service.live import ReclassificationFeed
 from streaming.service.problems import responses
-from streaming.service.routers import feed, health, images, influencers, metrics, page, similar
+from streaming.service.routers import feed, health, images, influencers, metrics, page, search, similar
 from streaming.service.store import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,9 @@ def create_app(
     service_metrics = ServiceMetrics()
     services = Services(
         settings=settings,
-        store=store if store is not None else ProfileStore(_index_factory(settings)),
+        store=store
+        if store is not None
+        else ProfileStore(_index_factory(settings), pinned_version=settings.service.model_version),
         feed=ReclassificationFeed(
             backlog=settings.service.feed_backlog,
             on_drop=service_metrics.feed_dropped.inc,
@@ -124,6 +126,7 @@ def create_app(
     denied = responses(401) if guarded else {}
     for router in (
         influencers.build_router(settings.service),
+        search.build_router(settings.service),
         similar.build_router(settings),
         feed.router,
         images.router,

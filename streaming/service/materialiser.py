@@ -1,4 +1,5 @@
-"""The Kafka adapter of the service: reads ``influencer-profiles`` and ``influencer-reclassified``.
+"""The Kafka adapter of the service: reads ``influencer-profiles``, ``influencer-followers`` and
+``influencer-reclassified``.
 
 A daemon thread with one kafka-python consumer (no consumer group: every service replica keeps the
 whole view):
@@ -6,9 +7,11 @@ whole view):
 1. profiles are read from the beginning of the compacted topic, then live; each valid event
    replaces the influencer's profile in the store (a tombstone removes it). ``caught_up`` is set
    once the end offsets seen at start are reached;
-2. reclassifications are read from the last ``feed_backlog`` records of each partition, then live,
+2. follower counts are read from the beginning of their compacted topic, then live (joined with
+   the profiles in the store); they are part of catching up;
+3. reclassifications are read from the last ``feed_backlog`` records of each partition, then live,
    and published to the feed;
-3. every ``lag_interval_s`` the distance to the end offsets is exported as consumer lag.
+4. every ``lag_interval_s`` the distance to the end offsets is exported as consumer lag.
 
 Invalid records are never applied and never silently dropped: each is logged and counted by reason.
 If the broker is unreachable the thread keeps retrying and resumes from the offsets it reached.
@@ -67,7 +70,16 @@ class Materialiser:
         self._thread: threading.Thread | None = None
         self._positions: dict[TopicPartition, int] = {}  # next offset to read, kept across reconnects
         self._catch_up_ends: dict[TopicPartition, int] | None = None
-        self._streams = {kafka.topics.profiles: "profiles", kafka.topics.reclassified: "reclassified"}
+        self._streams = {
+            kafka.topics.profiles: "profiles",
+            kafka.topics.followers: "followers",
+            kafka.topics.reclassified: "reclassified",
+        }
+        self._handlers = {
+            kafka.topics.profiles: self._apply_profile,
+            kafka.topics.followers: self._apply_followers,
+            kafka.topics.reclassified: self._apply_feed,
+        }
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -158,7 +170,8 @@ class Materialiser:
         return None
 
     def _seek(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
-        profiles = [tp for tp in partitions if tp.topic == self.kafka.topics.profiles]
+        compacted = (self.kafka.topics.profiles, self.kafka.topics.followers)
+        profiles = [tp for tp in partitions if tp.topic in compacted]
         feed = [tp for tp in partitions if tp.topic == self.kafka.topics.reclassified]
         ends = consumer.end_offsets(partitions)
         starts = consumer.beginning_offsets(partitions)
@@ -174,7 +187,7 @@ class Materialiser:
         while not self._stop.is_set():
             batches = consumer.poll(timeout_ms=int(self.poll_timeout_s * 1000))
             for tp, records in batches.items():
-                handle = self._apply_profile if tp.topic == self.kafka.topics.profiles else self._apply_feed
+                handle = self._handlers[tp.topic]
                 for record in records:
                     handle(record)
                     self._positions[tp] = record.offset + 1
@@ -233,6 +246,18 @@ class Materialiser:
             self.store.put(profile)
         except SimilarityIndexError as exc:
             raise RejectedEvent("embedding", str(exc)) from exc
+
+    def _apply_followers(self, record: ConsumerRecord) -> None:
+        name = record.key.decode("utf-8", errors="replace") if record.key else ""
+        if record.value is None:  # tombstone: no longer known
+            self.store.set_followers(name, None)
+            return
+        try:
+            event = decode_event(record.value, "followers")
+        except RejectedEvent as exc:
+            self._rejected("followers", record, exc)
+            return
+        self.store.set_followers(event["influencer"], int(event["followers"]))
 
     def _apply_feed(self, record: ConsumerRecord) -> None:
         try:

@@ -18,7 +18,17 @@ class TopPost(BaseModel):
     image_url: str | None = Field(None, description="this service's URL of the image, when it may serve it")
 
 
-class InfluencerSummary(BaseModel):
+class Reach(BaseModel):
+    """Reach and engagement, kept incrementally per influencer (null: not known)."""
+
+    followers: int | None = Field(None, description="from the influencer-followers topic")
+    engagement_rate: float | None = Field(None, description="(likes + comments) per post per follower")
+    posts_per_week: float | None = Field(None, description="posts / max(weeks from first to last post, 1)")
+    likes_mean: float | None = Field(None, description="mean likes of the posts that gave them")
+    comments_mean: float | None = Field(None, description="mean comments of the posts that gave them")
+
+
+class InfluencerSummary(Reach):
     influencer: str
     category: str
     confidence: float = Field(description="probability of the predicted category")
@@ -27,7 +37,15 @@ class InfluencerSummary(BaseModel):
     updated: str = Field(description="processing time of the latest profile update")
 
 
-class InfluencerPage(BaseModel):
+class Serving(BaseModel):
+    model_version: str | None = Field(
+        description="the model whose profiles are served: the service's configured model, else the one "
+        "the job runs now (the newest profile's); profiles of other models are left out"
+    )
+    held_back: int = Field(description="profiles of other model versions held but not served")
+
+
+class InfluencerPage(Serving):
     total: int = Field(description="influencers matching the filter")
     offset: int
     limit: int
@@ -41,12 +59,18 @@ class InfluencerProfile(InfluencerSummary):
     batch_id: int
 
 
-class SimilarInfluencer(BaseModel):
+class SimilarInfluencer(Reach):
     influencer: str
-    score: float = Field(description="cosine similarity of the pooled embeddings")
+    score: float = Field(description="cosine similarity (of pooled text vectors in a search)")
     category: str
     confidence: float
     post_count: int
+
+
+class SearchResult(BaseModel):
+    query: str
+    model_version: str
+    results: list[SimilarInfluencer] = Field(description="best first: what their posts are about")
 
 
 class SimilarResult(BaseModel):
@@ -121,6 +145,8 @@ class Health(BaseModel):
     profiles: int
     index_vectors: int
     model_version: str | None = Field(None, description="the model used for POST /api/similar")
+    serving_model_version: str | None = Field(None, description="the model whose profiles are served")
+    held_back: int = Field(0, description="profiles of other model versions, not served")
     last_error: str | None = None
 
 

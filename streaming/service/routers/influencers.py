@@ -13,6 +13,8 @@ from fastapi import APIRouter, HTTPException, Query
 
 from streaming.config import ServiceSettings
 from streaming.service.deps import ServicesDep, StoreDep
+from streaming.service.filters import SortKey
+from streaming.service.params import FiltersDep
 from streaming.service.problems import responses
 from streaming.service.routers.images import image_url
 from streaming.service.schemas import (
@@ -22,7 +24,7 @@ from streaming.service.schemas import (
     SimilarResult,
     TopPost,
 )
-from streaming.service.store import Profile
+from streaming.service.store import Profile, ProfileStore
 from streaming.service.views import default_k, similar_item, summary
 
 DEFAULT_PAGE_SIZE = 20
@@ -42,16 +44,25 @@ def build_router(service: ServiceSettings) -> APIRouter:
     @router.get("/influencers", response_model=InfluencerPage, responses=responses(422))
     async def list_influencers(
         store: StoreDep,
+        where: FiltersDep,
         q: str = Query("", max_length=100, description="name prefix, case-insensitive"),
-        category: str | None = Query(None, max_length=100),
-        sort: Literal["confidence", "post_count", "name", "updated"] = "confidence",
+        sort: SortKey = Query("confidence", description="influencers without the figure sorted by come last"),
         order: Literal["desc", "asc"] = "desc",
         offset: int = Query(0, ge=0),
         limit: int = Query(page_default, ge=1, le=page_max, description="at most service.page_size_max"),
     ) -> InfluencerPage:
-        """Influencers whose name starts with ``q``, optionally of one category, sorted and paginated."""
-        total, page = store.query(q, category, sort, order == "desc", offset, limit)
-        return InfluencerPage(total=total, offset=offset, limit=limit, items=[summary(p) for p in page])
+        """Influencers whose name starts with ``q``, filtered by category, followers, engagement rate
+        and post count, sorted by any figure and paginated; the served model's profiles only."""
+        total, page = store.query(q, None, sort, order == "desc", offset, limit, where=where)
+        version, held_back = store.serving()
+        return InfluencerPage(
+            model_version=version,
+            held_back=held_back,
+            total=total,
+            offset=offset,
+            limit=limit,
+            items=[summary(p, store.figures(p)) for p in page],
+        )
 
     @router.get("/categories", response_model=list[CategoryCount])
     async def categories(services: ServicesDep) -> list[CategoryCount]:
@@ -71,7 +82,7 @@ def build_router(service: ServiceSettings) -> APIRouter:
         profile = services.store.get(name)
         if profile is None:
             raise unknown(name)
-        return profile_of(profile, services.image_roots)
+        return profile_of(profile, services.image_roots, services.store)
 
     @router.get(
         "/influencers/{name}/similar",
@@ -81,23 +92,25 @@ def build_router(service: ServiceSettings) -> APIRouter:
     async def similar_influencers(
         name: str,
         store: StoreDep,
+        where: FiltersDep,
         k: int = Query(k_default, ge=1, le=service.max_k, description="how many, at most service.max_k"),
     ) -> SimilarResult:
-        """The k influencers whose pooled embeddings are closest (cosine), same model version only."""
+        """The k influencers whose pooled embeddings are closest (cosine), same model version only,
+        among those the filters admit."""
         profile = store.get(name)
-        hits = store.similar_to(name, k)
+        hits = store.similar_to(name, k, where)
         if profile is None or hits is None:
             raise unknown(name)
         return SimilarResult(
             influencer=name,
             model_version=profile.model_version,
-            similar=[similar_item(other, score) for other, score in hits],
+            similar=[similar_item(other, score, store.figures(other)) for other, score in hits],
         )
 
     return router
 
 
-def profile_of(profile: Profile, image_roots: tuple[str, ...]) -> InfluencerProfile:
+def profile_of(profile: Profile, image_roots: tuple[str, ...], store: ProfileStore) -> InfluencerProfile:
     posts = [
         TopPost(
             post_id=post["post_id"],
@@ -112,7 +125,7 @@ def profile_of(profile: Profile, image_roots: tuple[str, ...]) -> InfluencerProf
     ]
     probabilities = dict(sorted(profile.probabilities.items(), key=lambda item: -item[1]))
     return InfluencerProfile(
-        **summary(profile).model_dump(),
+        **summary(profile, store.figures(profile)).model_dump(),
         probabilities=probabilities,
         top_posts=posts,
         event_time=profile.event_time,

@@ -113,7 +113,7 @@ def build_router(settings: ScoutSettings) -> APIRouter:
             category=model.labels[best],
             probabilities={label: float(p) for label, p in ranked},
             post_weights=[float(w) for w in weights],
-            similar=[similar_item(profile, score) for profile, score in hits],
+            similar=[similar_item(profile, score, store.figures(profile)) for profile, score in hits],
             image_errors=image_errors,
         )
 

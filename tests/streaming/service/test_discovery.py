@@ -1,0 +1,132 @@
+"""Discovery on a generated world: topic search by words, reach and engagement filters and sorts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+
+from training.synth.vocab import WORDS
+
+log = logging.getLogger(__name__)
+
+
+def _batch_figures(world: Any) -> dict[str, dict[str, Any]]:
+    """Each influencer's figures computed at once over all its posts (the reference)."""
+    out = {}
+    for name, posts in world.posts.groupby("influencer"):
+        likes, comments = posts["likes"].dropna().astype(float), posts["comments"].dropna().astype(float)
+        ts = posts["ts"].astype("int64").to_numpy() / 1e9
+        followers = world.followers.get(name)
+        likes_mean, comments_mean = likes.mean(), comments.mean()
+        out[name] = {
+            "post_count": len(posts),
+            "likes_mean": likes_mean,
+            "comments_mean": comments_mean,
+            "posts_per_week": len(posts) / max((ts.max() - ts.min()) / (7 * 86400), 1.0),
+            "followers": followers,
+            "engagement_rate": (likes_mean + comments_mean) / followers if followers else None,
+            "category": None,
+        }
+    return out
+
+
+def _all(client: Any, **params: Any) -> list[dict[str, Any]]:
+    page = client.get("/api/influencers", params={"limit": 200, **params})
+    assert page.status_code == 200, page.text
+    return page.json()["items"]
+
+
+def test_a_query_of_one_categorys_words_finds_that_category_first(
+    world_client: Any, world_profiles: Any
+) -> None:
+    labels = world_profiles.labels
+    precisions = {}
+    for category, words in WORDS.items():
+        members = {name for name, label in labels.items() if label == category}
+        if len(members) < 10:
+            continue
+        response = world_client.get("/api/search", params={"q": " ".join(words[:5]), "k": 10})
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert len(results) == 10
+        scores = [r["score"] for r in results]
+        assert scores == sorted(scores, reverse=True)
+        precisions[category] = sum(r["influencer"] in members for r in results) / 10
+    mean = float(np.mean(list(precisions.values())))
+    log.info("topic search precision@10 by category: %s; mean %.3f", precisions, mean)
+    # chance is 1/9; the tiny model is untrained (its attention does not yet favour on-topic posts)
+    assert len(precisions) >= 6 and mean >= 0.65 and min(precisions.values()) >= 0.3, (
+        f"precision@10 {precisions} (mean {mean:.3f})"
+    )
+
+
+def test_search_applies_the_filters_and_declares_its_bounds(world_client: Any) -> None:
+    unfiltered = world_client.get("/api/search", params={"q": "vegan sourdough pasta", "k": 50}).json()[
+        "results"
+    ]
+    category = unfiltered[0]["category"]  # the (untrained) model's category of the best hit
+    floor = int(np.median([r["followers"] for r in unfiltered]))
+    want = [r["influencer"] for r in unfiltered if r["category"] == category and r["followers"] >= floor]
+    params = {"q": "vegan sourdough pasta", "k": 3, "category": category, "followers_min": floor}
+    results = world_client.get("/api/search", params=params).json()["results"]
+    assert [r["influencer"] for r in results] == want[:3] and results  # the best admitted, in order
+    assert world_client.get("/api/search", params={"q": ""}).status_code == 422
+    assert world_client.get("/api/search", params={"q": "   "}).status_code == 422
+    assert world_client.get("/api/search", params={"q": "x" * 201}).status_code == 422
+    assert world_client.get("/api/search", params={"q": "cats", "k": 51}).status_code == 422  # max_k 50
+    parameters = {
+        p["name"]: p
+        for p in world_client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]
+    }
+    assert parameters["q"]["schema"]["maxLength"] == 200 and parameters["k"]["schema"]["maximum"] == 50
+    assert parameters["followers_min"]["schema"]["anyOf"][0]["minimum"] == 0
+
+
+def test_engagement_figures_equal_a_batch_computation(world_client: Any, world_profiles: Any) -> None:
+    reference = _batch_figures(world_profiles)
+    items = _all(world_client)
+    assert len(items) == len(reference)
+    for item in items:
+        want = reference[item["influencer"]]
+        assert item["post_count"] == want["post_count"] and item["followers"] == want["followers"]
+        for key in ("likes_mean", "comments_mean", "posts_per_week", "engagement_rate"):
+            assert item[key] == pytest.approx(want[key], rel=1e-9), key
+
+
+def test_filters_return_exactly_the_matching_set_and_sorts_by_any_figure(
+    world_client: Any, world_profiles: Any
+) -> None:
+    reference = _batch_figures(world_profiles)
+    rates = sorted(f["engagement_rate"] for f in reference.values())
+    followers = sorted(f["followers"] for f in reference.values())
+    conditions = {
+        "followers_min": followers[20],
+        "followers_max": followers[80],
+        "engagement_min": rates[30],
+        "posts_min": 6,
+    }
+    served = {item["influencer"]: item for item in _all(world_client)}
+    want = {
+        name
+        for name, f in reference.items()
+        if conditions["followers_min"] <= f["followers"] <= conditions["followers_max"]
+        and f["engagement_rate"] >= conditions["engagement_min"]
+        and f["post_count"] >= conditions["posts_min"]
+    }
+    got = _all(world_client, **conditions, sort="engagement_rate")
+    assert {item["influencer"] for item in got} == want and 0 < len(want) < len(reference)
+    assert [item["engagement_rate"] for item in got] == sorted(
+        (i["engagement_rate"] for i in got), reverse=True
+    )
+    category = served[next(iter(want))]["category"]
+    one = _all(world_client, **conditions, category=category, sort="followers", order="asc")
+    assert {i["influencer"] for i in one} == {n for n in want if served[n]["category"] == category}
+    assert [i["followers"] for i in one] == sorted(i["followers"] for i in one)
+    for key in ("posts_per_week", "likes_mean", "comments_mean"):
+        values = [i[key] for i in _all(world_client, sort=key)]
+        assert values == sorted(values, reverse=True)
+    assert world_client.get("/api/influencers", params={"followers_min": -1}).status_code == 422
+    assert world_client.get("/api/influencers", params={"engagement_min": 1001}).status_code == 422
