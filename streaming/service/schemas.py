@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from streaming.config import JobSettings, ServiceSettings
@@ -114,6 +116,40 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
         )
 
     return PostsQuery
+
+
+def roster_query_model(service: ServiceSettings) -> type[BaseModel]:
+    """The roster body of POST /api/similar: the brand's current influencers, the filters of the
+    lists (same bounds as their query parameters) and k."""
+    from streaming.limits import INFLUENCER_MAX_CHARS
+    from streaming.service.params import ENGAGEMENT_MAX, FOLLOWERS_MAX, POSTS_MAX
+
+    class RosterQuery(BaseModel):
+        model_config = {"extra": "forbid"}
+
+        roster: list[Annotated[str, Field(min_length=1, max_length=INFLUENCER_MAX_CHARS)]] = Field(
+            min_length=1, max_length=ROSTER_MAX, description=f"influencer names, at most {ROSTER_MAX}"
+        )
+        k: int | None = Field(
+            None, ge=1, le=service.max_k, description="how many (default 10, at most service.max_k)"
+        )
+        category: str | None = Field(None, max_length=100)
+        followers_min: int | None = Field(None, ge=0, le=FOLLOWERS_MAX)
+        followers_max: int | None = Field(None, ge=0, le=FOLLOWERS_MAX)
+        engagement_min: float | None = Field(None, ge=0, le=ENGAGEMENT_MAX)
+        posts_min: int | None = Field(None, ge=0, le=POSTS_MAX)
+
+    return RosterQuery
+
+
+ROSTER_MAX = 100
+
+
+class RosterResult(BaseModel):
+    model_version: str | None = Field(description="the served model, whose embeddings are compared")
+    roster: list[str] = Field(description="the members found (served), whose mean direction is searched")
+    missing: list[str] = Field(description="names given that no served profile has")
+    similar: list[SimilarInfluencer] = Field(description="best first, roster members excluded")
 
 
 class ImageError(BaseModel):

@@ -1,4 +1,8 @@
-"""POST /api/similar: influencers similar to a set of posts sent in the request.
+"""POST /api/similar: influencers similar to a set of posts sent in the request, or to a roster.
+
+A roster body (``{"roster": [names], ...filters}``) ranks the served influencers by similarity to
+the roster as a whole (streaming.service.store.ProfileStore.roster), members excluded, with the
+filters of the lists; it needs no model.
 
 The posts go through the same model as the streaming job: encode -> post step -> attention pool
 -> classify, and the pooled embedding is searched among the influencers profiled by that model.
@@ -19,10 +23,17 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 
 from streaming.config import ScoutSettings
-from streaming.service.deps import ModelDep, StoreDep
+from streaming.service.deps import ServicesDep, get_model
+from streaming.service.filters import Filters
 from streaming.service.limits import ClientBuckets, retry_after
 from streaming.service.problems import responses
-from streaming.service.schemas import ImageError, PostsResult, posts_query_model
+from streaming.service.schemas import (
+    ImageError,
+    PostsResult,
+    RosterResult,
+    posts_query_model,
+    roster_query_model,
+)
 from streaming.service.views import default_k, similar_item
 
 log = logging.getLogger(__name__)
@@ -67,6 +78,7 @@ def rate_limiter(buckets: ClientBuckets):  # -> a FastAPI dependency
 def build_router(settings: ScoutSettings) -> APIRouter:
     service = settings.service
     PostsQuery = posts_query_model(service, settings.job)
+    RosterQuery = roster_query_model(service)
     buckets = ClientBuckets(service.similar_rate_per_s, service.similar_burst)
     # One look-up runs the encoders at a time: torch already uses every core for one, and parallel
     # ones only thrash (and would race the encoders' lazy first load).
@@ -75,20 +87,32 @@ def build_router(settings: ScoutSettings) -> APIRouter:
 
     @router.post(
         "/similar",
-        response_model=PostsResult,
+        response_model=PostsResult | RosterResult,
         dependencies=[Depends(rate_limiter(buckets))],
-        responses=responses(400, 413, 422, 429, 503, described={503: "no model is loaded"}),
+        responses=responses(
+            400,
+            404,
+            413,
+            422,
+            429,
+            503,
+            described={404: "no member of the roster is served", 503: "no model is loaded (posts)"},
+        ),  # fmt: skip
     )
     def similar_to_posts(
-        query: Annotated[PostsQuery, Body()],
-        model: ModelDep,
-        store: StoreDep,
-    ) -> PostsResult:
-        """Pool the posts with the model's attention, classify them, and find the k nearest influencers."""
+        query: Annotated[PostsQuery | RosterQuery, Body()],
+        services: ServicesDep,
+    ) -> PostsResult | RosterResult:
+        """Posts: pool them with the model's attention, classify them, and find the k nearest
+        influencers. Roster: the k influencers nearest to the roster as a whole, members excluded."""
         from training.encoders.text import post_text
         from training.interface import PostInput
 
+        store = services.store
         k = default_k(service) if query.k is None else query.k
+        if isinstance(query, RosterQuery):
+            return roster_lookalikes(query, k, store)
+        model = get_model(services)
         posted = [
             None if post.image_b64 is None else base64.b64decode(post.image_b64, validate=True)
             for post in query.posts  # the schema's pattern admits only valid base64
@@ -118,3 +142,19 @@ def build_router(settings: ScoutSettings) -> APIRouter:
         )
 
     return router
+
+
+def roster_lookalikes(query: Any, k: int, store: Any) -> RosterResult:
+    where = Filters(
+        query.category, query.followers_min, query.followers_max, query.engagement_min, query.posts_min
+    )
+    missing, hits = store.roster(query.roster, k, where)
+    found = [name for name in dict.fromkeys(query.roster) if name not in missing]
+    if not found:
+        raise HTTPException(404, f"no member of the roster {query.roster[:5]!r} has a served profile")
+    return RosterResult(
+        model_version=store.serving_version,
+        roster=found,
+        missing=missing,
+        similar=[similar_item(profile, score, store.figures(profile)) for profile, score in hits],
+    )

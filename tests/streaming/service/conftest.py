@@ -105,7 +105,8 @@ def tiny_model(tiny_model_dir: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def world_profiles(tiny_model: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A generated world of 90 influencers profiled in-process by the tiny model (world_profiles.py)."""
+    """A generated world of 90 influencers, the tiny model's encoders and a profiler fitted to the
+    world, profiled in-process (world_profiles.py)."""
     from tests.streaming.service.world_profiles import build_world_profiles
 
     return build_world_profiles(
@@ -114,8 +115,8 @@ def world_profiles(tiny_model: Any, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def world_client(api_settings: ScoutSettings, tiny_model: Any, world_profiles: Any) -> Iterator[Any]:
-    """A client over the world's profiles and followers, with the tiny model for search."""
+def world_client(api_settings: ScoutSettings, world_profiles: Any) -> Iterator[Any]:
+    """A client over the world's profiles and followers, with the world's model for search."""
     from fastapi.testclient import TestClient
 
     from streaming.service.app import create_app
@@ -128,5 +129,5 @@ def world_client(api_settings: ScoutSettings, tiny_model: Any, world_profiles: A
     settings = api_settings.model_copy(
         update={"service": api_settings.service.model_copy(update={"max_k": 50, "page_size_max": 200})}
     )
-    with TestClient(create_app(settings, model=tiny_model, store=store)) as test_client:
+    with TestClient(create_app(settings, model=world_profiles.model, store=store)) as test_client:
         yield test_client
