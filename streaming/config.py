@@ -163,6 +163,8 @@ class ServiceSettings(_Section):
     # Serve only the profiles of this model version; unset: the version of the newest profile (the
     # model the job runs now). Profiles of other versions are never mixed into answers.
     model_version: str | None = Field(None, min_length=1)
+    # Points (profile updates) and category changes kept per influencer for its history.
+    history_points: int = Field(100, ge=1, le=10_000)
 
 
 class ScoutSettings(BaseSettings):

@@ -28,6 +28,7 @@ from streaming.metrics.service import RequestTimer, ServiceMetrics
 from streaming.service import problems
 from streaming.service.access import check_exposure, token_dependencies
 from streaming.service.deps import Services
+from streaming.service.history import HistoryStore
 from streaming.service.limits import BodyLimit
 from streaming.service.live import ReclassificationFeed
 from streaming.service.problems import responses
@@ -92,6 +93,7 @@ def create_app(
         ),
         metrics=service_metrics,
         image_roots=tuple(os.path.realpath(root) for root in settings.job.image_roots),
+        history=HistoryStore(settings.service.history_points),
         model=model,
         model_problem=None if settings.service.load_model else "service.load_model is off",
     )
@@ -111,6 +113,7 @@ def create_app(
                 services.feed,
                 service_metrics,
                 feed_backlog=settings.service.feed_backlog,
+                history=services.history,
             )
             services.materialiser.start()
         try:

@@ -9,8 +9,9 @@ whole view):
    once the end offsets seen at start are reached;
 2. follower counts are read from the beginning of their compacted topic, then live (joined with
    the profiles in the store); they are part of catching up;
-3. reclassifications are read from the last ``feed_backlog`` records of each partition, then live,
-   and published to the feed;
+3. reclassifications are read from the beginning, then live: each is a change of its influencer's
+   history; the last ``feed_backlog`` records of each partition at start, and every live one, are
+   also published to the feed; profile events are points of the history too;
 4. every ``lag_interval_s`` the distance to the end offsets is exported as consumer lag.
 
 Invalid records are never applied and never silently dropped: each is logged and counted by reason.
@@ -31,6 +32,7 @@ from streaming.config import KafkaSettings
 from streaming.errors import SimilarityIndexError
 from streaming.infra.kafka_admin import client_config
 from streaming.metrics.service import ServiceMetrics
+from streaming.service.history import HistoryStore
 from streaming.service.live import ReclassificationFeed
 from streaming.service.store import (
     Profile,
@@ -54,12 +56,15 @@ class Materialiser:
         poll_timeout_s: float = 0.5,
         lag_interval_s: float = 2.0,
         connect_timeout_s: float = 5.0,
+        history: HistoryStore | None = None,
     ) -> None:
         self.kafka = kafka
         self.store = store
         self.feed = feed
         self.metrics = metrics
         self.feed_backlog = feed_backlog
+        self.history = history
+        self._feed_from: dict[TopicPartition, int] = {}  # offsets below are history only, not the feed
         self.poll_timeout_s = poll_timeout_s
         self.lag_interval_s = lag_interval_s
         self.connect_timeout_s = connect_timeout_s  # per attempt: bounds how long stop() may wait
@@ -178,7 +183,8 @@ class Materialiser:
         for tp in profiles:
             consumer.seek(tp, self._positions.get(tp, starts[tp]))
         for tp in feed:
-            consumer.seek(tp, self._positions.get(tp, max(starts[tp], ends[tp] - self.feed_backlog)))
+            self._feed_from.setdefault(tp, max(starts[tp], ends[tp] - self.feed_backlog))
+            consumer.seek(tp, self._positions.get(tp, starts[tp] if self.history else self._feed_from[tp]))
         if self._catch_up_ends is None:
             self._catch_up_ends = {tp: ends[tp] for tp in profiles}
 
@@ -230,10 +236,14 @@ class Materialiser:
         if record.value is None:  # tombstone: the influencer is gone
             name = record.key.decode("utf-8", errors="replace") if record.key else ""
             self.store.remove(name)
+            if self.history is not None:
+                self.history.forget(name)
         else:
             try:
-                profile = profile_from_event(decode_event(record.value, "profile"))
-                self._put(profile)
+                event = decode_event(record.value, "profile")
+                self._put(profile_from_event(event))
+                if self.history is not None:
+                    self.history.record_profile(event)
             except RejectedEvent as exc:
                 self._rejected("profiles", record, exc)
                 return
@@ -267,5 +277,9 @@ class Materialiser:
         except RejectedEvent as exc:
             self._rejected("reclassified", record, exc)
             return
+        if self.history is not None:
+            self.history.record_change(event)
+        if record.offset < self._feed_from.get(TopicPartition(record.topic, record.partition), 0):
+            return  # older than the backlog: history only
         self.metrics.reclassifications.inc()
         self.feed.publish(event)

@@ -61,6 +61,29 @@ class InfluencerProfile(InfluencerSummary):
     batch_id: int
 
 
+class HistoryPoint(BaseModel):
+    time: str = Field(description="processing time of the profile update")
+    event_time: str
+    post_count: int
+    category: str = Field(description="the category then")
+    probability: float = Field(description="probability then of the influencer's current category")
+
+
+class CategoryChange(BaseModel):
+    time: str
+    previous_category: str
+    category: str
+    post_count: int
+
+
+class InfluencerHistory(BaseModel):
+    influencer: str
+    category: str = Field(description="the current category, whose probability the points give")
+    model_version: str
+    points: list[HistoryPoint] = Field(description="profile updates as posts arrived, oldest first (bounded)")
+    changes: list[CategoryChange] = Field(description="reclassifications, oldest first (bounded)")
+
+
 class SimilarInfluencer(Reach):
     influencer: str
     score: float = Field(description="cosine similarity (of pooled text vectors in a search)")

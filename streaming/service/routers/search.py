@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import threading
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 
 from streaming.config import ServiceSettings
 from streaming.service.deps import ModelDep, StoreDep
+from streaming.service.export import (
+    CSV_RESPONSE,
+    SCORED_COLUMNS,
+    Format,
+    csv_response,
+    format_param,
+    wants_csv,
+)
 from streaming.service.params import FiltersDep
 from streaming.service.problems import responses
 from streaming.service.schemas import SearchResult
@@ -30,17 +39,22 @@ def build_router(service: ServiceSettings) -> APIRouter:
     @router.get(
         "/search",
         response_model=SearchResult,
-        responses=responses(422, 503, described={503: "no model with a text encoder is loaded"}),
+        responses={
+            **responses(422, 503, described={503: "no model with a text encoder is loaded"}),
+            **CSV_RESPONSE,
+        },
     )
     def search(
+        request: Request,
         model: ModelDep,
         store: StoreDep,
         where: FiltersDep,
+        format: Format = Depends(format_param),
         q: str = Query(min_length=1, max_length=QUERY_MAX_CHARS, description="words, e.g. vegan sourdough"),
         k: int = Query(
             default_k(service), ge=1, le=service.max_k, description="how many, at most service.max_k"
         ),
-    ) -> SearchResult:
+    ) -> SearchResult | Response:
         """The k influencers whose posts are most about ``q`` (cosine of the pooled text vectors)."""
         if not q.strip():
             raise HTTPException(422, "query q: give some words to search for")
@@ -49,10 +63,9 @@ def build_router(service: ServiceSettings) -> APIRouter:
         with encoding:
             vector = encode_query(model, q)  # (T,)
         hits = store.search_text(vector, model.version, k, where)
-        return SearchResult(
-            query=q,
-            model_version=model.version,
-            results=[similar_item(profile, score, store.figures(profile)) for profile, score in hits],
-        )
+        results = [similar_item(profile, score, store.figures(profile)) for profile, score in hits]
+        if wants_csv(request, format):
+            return csv_response(results, SCORED_COLUMNS, "search")
+        return SearchResult(query=q, model_version=model.version, results=results)
 
     return router

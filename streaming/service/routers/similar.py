@@ -21,9 +21,18 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import Response
 
 from streaming.config import ScoutSettings
 from streaming.service.deps import ServicesDep, get_model
+from streaming.service.export import (
+    CSV_RESPONSE,
+    SCORED_COLUMNS,
+    Format,
+    csv_response,
+    format_param,
+    wants_csv,
+)
 from streaming.service.filters import Filters
 from streaming.service.limits import ClientBuckets, retry_after
 from streaming.service.problems import responses
@@ -97,12 +106,15 @@ def build_router(settings: ScoutSettings) -> APIRouter:
             429,
             503,
             described={404: "no member of the roster is served", 503: "no model is loaded (posts)"},
-        ),  # fmt: skip
+        )
+        | CSV_RESPONSE,  # fmt: skip
     )
     def similar_to_posts(
+        request: Request,
         query: Annotated[PostsQuery | RosterQuery, Body()],
         services: ServicesDep,
-    ) -> PostsResult | RosterResult:
+        format: Annotated[Format, Depends(format_param)],
+    ) -> PostsResult | RosterResult | Response:
         """Posts: pool them with the model's attention, classify them, and find the k nearest
         influencers. Roster: the k influencers nearest to the roster as a whole, members excluded."""
         from training.encoders.text import post_text
@@ -111,7 +123,12 @@ def build_router(settings: ScoutSettings) -> APIRouter:
         store = services.store
         k = default_k(service) if query.k is None else query.k
         if isinstance(query, RosterQuery):
-            return roster_lookalikes(query, k, store)
+            result = roster_lookalikes(query, k, store)
+            return (
+                csv_response(result.similar, SCORED_COLUMNS, "lookalikes")
+                if wants_csv(request, format)
+                else result
+            )
         model = get_model(services)
         posted = [
             None if post.image_b64 is None else base64.b64decode(post.image_b64, validate=True)
@@ -132,12 +149,15 @@ def build_router(settings: ScoutSettings) -> APIRouter:
         hits = store.search(embedding, model.version, k)
         best = int(np.argmax(probabilities))
         ranked = sorted(zip(model.labels, probabilities, strict=True), key=lambda item: -item[1])
+        similar = [similar_item(profile, score, store.figures(profile)) for profile, score in hits]
+        if wants_csv(request, format):
+            return csv_response(similar, SCORED_COLUMNS, "similar")
         return PostsResult(
             model_version=model.version,
             category=model.labels[best],
             probabilities={label: float(p) for label, p in ranked},
             post_weights=[float(w) for w in weights],
-            similar=[similar_item(profile, score, store.figures(profile)) for profile, score in hits],
+            similar=similar,
             image_errors=image_errors,
         )
 

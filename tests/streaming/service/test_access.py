@@ -77,6 +77,7 @@ def test_every_route_but_health_needs_the_token(token_client: Any, image_root: P
         "/images": f"/images?uri={image_root / 'post.png'}",
         "/api/similar": "/api/similar",
         "/api/search": "/api/search?q=food",
+        "/api/influencers/{name}/history": "/api/influencers/food_1/history",
     }
     assert set(document["paths"]) == set(urls) | open_paths  # no route left unchecked here
     token_client.app.state.services.feed.publish({"influencer": "food_1"})

@@ -161,3 +161,44 @@ def test_roster_lookalikes_take_the_filters_and_refuse_an_unknown_roster(world_c
     assert world_client.post("/api/similar", json={"roster": ["nobody"]}).status_code == 404
     assert world_client.post("/api/similar", json={"roster": []}).status_code == 422
     assert world_client.post("/api/similar", json={"roster": ["a"], "followers_min": -3}).status_code == 422
+
+
+def test_every_list_downloads_as_csv_with_the_columns_shown(world_client: Any) -> None:
+    import csv
+    import io
+
+    from streaming.service.export import LIST_COLUMNS, SCORED_COLUMNS
+
+    def rows(response: Any) -> list[dict[str, str]]:
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/csv")
+        assert "attachment" in response.headers["content-disposition"]
+        return list(csv.DictReader(io.StringIO(response.text)))
+
+    params = {"sort": "followers", "limit": 7, "posts_min": 6}
+    listed = world_client.get("/api/influencers", params=params).json()["items"]
+    by_param = rows(world_client.get("/api/influencers", params={**params, "format": "csv"}))
+    by_accept = rows(world_client.get("/api/influencers", params=params, headers={"Accept": "text/csv"}))
+    assert by_param == by_accept and list(by_param[0]) == list(LIST_COLUMNS)
+    assert [r["influencer"] for r in by_param] == [i["influencer"] for i in listed]
+    assert [float(r["engagement_rate"]) for r in by_param] == pytest.approx(
+        [i["engagement_rate"] for i in listed]
+    )
+    found = rows(world_client.get("/api/search", params={"q": "puppy walk", "k": 4, "format": "csv"}))
+    assert len(found) == 4 and list(found[0]) == list(SCORED_COLUMNS)
+    roster = [listed[0]["influencer"]]
+    alike = rows(world_client.post("/api/similar?format=csv", json={"roster": roster, "k": 3}))
+    assert len(alike) == 3 and roster[0] not in {r["influencer"] for r in alike}
+    near = rows(world_client.get(f"/api/influencers/{roster[0]}/similar", params={"k": 2, "format": "csv"}))
+    assert len(near) == 2
+    assert world_client.get("/api/influencers", params={"format": "xml"}).status_code == 422
+
+
+def test_a_cell_a_spreadsheet_would_run_is_defused() -> None:
+    from streaming.service.export import csv_response
+    from streaming.service.schemas import InfluencerSummary
+
+    item = InfluencerSummary(influencer="=HYPERLINK(1)", category="-x", confidence=0.5, post_count=1,
+                             model_version="v", updated="t")  # fmt: skip
+    text = csv_response([item], ("influencer", "category", "followers"), "x").body.decode()
+    assert text.splitlines() == ["influencer,category,followers", "'=HYPERLINK(1),'-x,"]

@@ -114,6 +114,11 @@ def test_catches_up_then_follows_live(scout_settings: Callable[..., Any]) -> Non
             what="live reclassification",
         )
         assert feed[0].data["category"] == "fitness"
+        history = client.get("/api/influencers/ann/history").json()
+        assert [p["post_count"] for p in history["points"]] == [7, 12] or history["points"][-1][
+            "post_count"
+        ] == 12
+        assert [(c["previous_category"], c["category"]) for c in history["changes"]] == [("food", "fitness")]
         wait_for(
             lambda: sample(client, "scout_service_consumer_lag_records", 'stream="profiles"') == 0,
             what="zero lag",
