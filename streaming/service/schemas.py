@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from streaming.config import JobSettings, ServiceSettings
-from streaming.limits import base64_chars
+from streaming.limits import INFLUENCER_MAX_CHARS, base64_chars
+from streaming.service.params import ENGAGEMENT_MAX, FOLLOWERS_MAX, POSTS_MAX
 
 
 class TopPost(BaseModel):
@@ -109,8 +110,11 @@ BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 MAX_USERTAGS = 60
 
 
+ROSTER_MAX = 100
+
+
 def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseModel]:
-    """The body of POST /api/similar with its bounds taken from the settings, so the OpenAPI
+    """The body of POST /api/similar (posts or a roster) with its bounds from the settings, so the OpenAPI
     document declares exactly what is enforced: caption and hashtags as the job limits them, the
     image as base64 of at most job.max_image_bytes, posts and k as the service limits them."""
 
@@ -128,30 +132,20 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
             "text only. Bytes that do not decode as an image leave the post text-only (image_errors).",
         )
 
-    class PostsQuery(BaseModel):
-        posts: list[PostIn] = Field(
+    class SimilarQuery(BaseModel):
+        """Exactly one of ``posts`` and ``roster``; the filters of the lists apply to either."""
+
+        posts: list[PostIn] | None = Field(
+            None,
             min_length=1,
             max_length=service.max_posts_per_query,
             description="one (maybe hypothetical) influencer's posts, at most service.max_posts_per_query",
         )
-        k: int | None = Field(
-            None, ge=1, le=service.max_k, description="how many (default 10, at most service.max_k)"
-        )
-
-    return PostsQuery
-
-
-def roster_query_model(service: ServiceSettings) -> type[BaseModel]:
-    """The roster body of POST /api/similar: the brand's current influencers, the filters of the
-    lists (same bounds as their query parameters) and k."""
-    from streaming.limits import INFLUENCER_MAX_CHARS
-    from streaming.service.params import ENGAGEMENT_MAX, FOLLOWERS_MAX, POSTS_MAX
-
-    class RosterQuery(BaseModel):
-        model_config = {"extra": "forbid"}
-
-        roster: list[Annotated[str, Field(min_length=1, max_length=INFLUENCER_MAX_CHARS)]] = Field(
-            min_length=1, max_length=ROSTER_MAX, description=f"influencer names, at most {ROSTER_MAX}"
+        roster: list[Annotated[str, Field(min_length=1, max_length=INFLUENCER_MAX_CHARS)]] | None = Field(
+            None,
+            min_length=1,
+            max_length=ROSTER_MAX,
+            description=f"the brand's current influencers (at most {ROSTER_MAX}): lookalikes of them all",
         )
         k: int | None = Field(
             None, ge=1, le=service.max_k, description="how many (default 10, at most service.max_k)"
@@ -162,10 +156,13 @@ def roster_query_model(service: ServiceSettings) -> type[BaseModel]:
         engagement_min: float | None = Field(None, ge=0, le=ENGAGEMENT_MAX)
         posts_min: int | None = Field(None, ge=0, le=POSTS_MAX)
 
-    return RosterQuery
+        @model_validator(mode="after")
+        def one_of_posts_and_roster(self) -> SimilarQuery:
+            if (self.posts is None) == (self.roster is None):
+                raise ValueError("give either posts or roster (exactly one of them)")
+            return self
 
-
-ROSTER_MAX = 100
+    return SimilarQuery
 
 
 class RosterResult(BaseModel):

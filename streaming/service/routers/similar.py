@@ -1,8 +1,8 @@
 """POST /api/similar: influencers similar to a set of posts sent in the request, or to a roster.
 
-A roster body (``{"roster": [names], ...filters}``) ranks the served influencers by similarity to
-the roster as a whole (streaming.service.store.ProfileStore.roster), members excluded, with the
-filters of the lists; it needs no model.
+A roster body (``{"roster": [names]}``) ranks the served influencers by similarity to the roster as
+a whole (streaming.service.store.ProfileStore.roster), members excluded; it needs no model. Either
+takes the filters of the lists in the body.
 
 The posts go through the same model as the streaming job: encode -> post step -> attention pool
 -> classify, and the pooled embedding is searched among the influencers profiled by that model.
@@ -41,7 +41,6 @@ from streaming.service.schemas import (
     PostsResult,
     RosterResult,
     posts_query_model,
-    roster_query_model,
 )
 from streaming.service.views import default_k, similar_item
 
@@ -87,7 +86,6 @@ def rate_limiter(buckets: ClientBuckets):  # -> a FastAPI dependency
 def build_router(settings: ScoutSettings) -> APIRouter:
     service = settings.service
     PostsQuery = posts_query_model(service, settings.job)
-    RosterQuery = roster_query_model(service)
     buckets = ClientBuckets(service.similar_rate_per_s, service.similar_burst)
     # One look-up runs the encoders at a time: torch already uses every core for one, and parallel
     # ones only thrash (and would race the encoders' lazy first load).
@@ -111,7 +109,7 @@ def build_router(settings: ScoutSettings) -> APIRouter:
     )
     def similar_to_posts(
         request: Request,
-        query: Annotated[PostsQuery | RosterQuery, Body()],
+        query: Annotated[PostsQuery, Body()],
         services: ServicesDep,
         format: Annotated[Format, Depends(format_param)],
     ) -> PostsResult | RosterResult | Response:
@@ -122,8 +120,10 @@ def build_router(settings: ScoutSettings) -> APIRouter:
 
         store = services.store
         k = default_k(service) if query.k is None else query.k
-        if isinstance(query, RosterQuery):
-            result = roster_lookalikes(query, k, store)
+        where = Filters(query.category, query.followers_min, query.followers_max, query.engagement_min,
+                        query.posts_min)  # fmt: skip
+        if query.roster is not None:
+            result = roster_lookalikes(query.roster, k, where, store)
             return (
                 csv_response(result.similar, SCORED_COLUMNS, "lookalikes")
                 if wants_csv(request, format)
@@ -146,7 +146,7 @@ def build_router(settings: ScoutSettings) -> APIRouter:
             probabilities = model.classify(embedding[None, :])[0]  # (C,)
         weights = np.exp(step.scores - step.scores.max())
         weights = weights / weights.sum()
-        hits = store.search(embedding, model.version, k)
+        hits = store.search(embedding, model.version, k, where)
         best = int(np.argmax(probabilities))
         ranked = sorted(zip(model.labels, probabilities, strict=True), key=lambda item: -item[1])
         similar = [similar_item(profile, score, store.figures(profile)) for profile, score in hits]
@@ -164,14 +164,11 @@ def build_router(settings: ScoutSettings) -> APIRouter:
     return router
 
 
-def roster_lookalikes(query: Any, k: int, store: Any) -> RosterResult:
-    where = Filters(
-        query.category, query.followers_min, query.followers_max, query.engagement_min, query.posts_min
-    )
-    missing, hits = store.roster(query.roster, k, where)
-    found = [name for name in dict.fromkeys(query.roster) if name not in missing]
+def roster_lookalikes(roster: list[str], k: int, where: Filters, store: Any) -> RosterResult:
+    missing, hits = store.roster(roster, k, where)
+    found = [name for name in dict.fromkeys(roster) if name not in missing]
     if not found:
-        raise HTTPException(404, f"no member of the roster {query.roster[:5]!r} has a served profile")
+        raise HTTPException(404, f"no member of the roster {roster[:5]!r} has a served profile")
     return RosterResult(
         model_version=store.serving_version,
         roster=found,
