@@ -66,17 +66,18 @@ def plan(names: list[str], requests: int, k: int, rng: np.random.Generator) -> l
 
 
 def synthetic_profiles(
-    n: int, dim: int, seed: int, text_dim: int = 0, model_version: str = MODEL_VERSION
+    n: int, dim: int, seed: int, text_dim: int = 0, model_version: str = MODEL_VERSION, start: int = 0
 ) -> list[dict[str, Any]]:
     """n profile events in 9 clustered directions, as the job would write them (with text vectors
-    of ``text_dim`` clustered the same way when it is above 0)."""
+    of ``text_dim`` clustered the same way when it is above 0), named from number ``start`` on."""
     from training.dataset.categories import CATEGORIES
 
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((len(CATEGORIES), dim))
     text_centres = rng.standard_normal((len(CATEGORIES), text_dim))
+    rng = np.random.default_rng((seed, start))  # the same clusters for every chunk, fresh draws in each
     events = []
-    for j in range(n):
+    for j in range(start, start + n):
         c = int(rng.integers(len(CATEGORIES)))
         probs = rng.dirichlet(np.ones(len(CATEGORIES)) * 0.3)
         posts = [
@@ -124,9 +125,13 @@ def _serve_synthetic(n: int, seed: int, port: int, model_dir: str | None) -> Non
     settings = load_settings(None, overrides, environ={})
     store = ProfileStore(lambda d: SimilarityIndex.from_settings(d, settings.similarity))
     rng = np.random.default_rng(seed)
-    for event in synthetic_profiles(n, model.hidden_dim, seed, text_dim(model), model.version):
-        store.put(profile_from_event(event))
-        store.set_followers(event["influencer"], int(rng.integers(100, 2_000_000)))
+    for start in range(0, n, 5000):  # in chunks: 100,000 events as JSON-like lists would take gigabytes
+        chunk = synthetic_profiles(
+            min(5000, n - start), model.hidden_dim, seed, text_dim(model), model.version, start
+        )
+        for event in chunk:
+            store.put(profile_from_event(event))
+            store.set_followers(event["influencer"], int(rng.integers(100, 2_000_000)))
     uvicorn.run(
         create_app(settings, store=store, model=model), host="127.0.0.1", port=port, log_level="warning",
         access_log=False,

@@ -148,7 +148,7 @@ class PostEmbedder:
         h = np.zeros((n, self.hidden_dim), np.float32)  # (n, H)
         score = np.zeros(n, np.float32)  # (n,)
         probs = np.zeros((n, self.num_classes), np.float32)  # (n, C)
-        text = np.zeros((n, self.text_dim), np.float32)  # (n, T)
+        text_features = np.zeros((n, self.text_dim), np.float32)  # (n, T)
         reason = np.full(n, None, dtype=object)
         detail = np.full(n, None, dtype=object)
         rows: list[int] = []
@@ -168,10 +168,10 @@ class PostEmbedder:
             assert result.step is not None, "the embed pipeline was built without the post step"
             index = np.asarray(rows)
             h[index], score[index], probs[index] = result.step.h, result.step.scores, result.step.post_probs
-            text[index] = text_block(result.features, self.text_dim)
+            text_features[index] = text_block(result.features, self.text_dim)
             for row, why in result.image_errors.items():
                 reason[rows[row]], detail[rows[row]] = "image_undecodable", why
-        return {"h": h, "score": score, "post_probs": probs, "text": text, "embed_reason": reason,
+        return {"h": h, "score": score, "post_probs": probs, "text": text_features, "embed_reason": reason,
                 "embed_detail": detail}  # fmt: skip
 
 
