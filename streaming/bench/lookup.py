@@ -235,7 +235,7 @@ def run(
         server.start()
         url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, 300, (lambda: server.is_alive()) if server is not None else (lambda: True))
+        _wait_ready(url, 1800, (lambda: server.is_alive()) if server is not None else (lambda: True))
         names = _names(url, 5000)
         if not names:
             raise RuntimeError(f"the service at {url} holds no influencers to look up")

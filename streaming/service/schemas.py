@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -113,6 +113,9 @@ MAX_USERTAGS = 60
 ROSTER_MAX = 100
 
 
+NUMBER_FIELDS = ("k", "followers_min", "followers_max", "engagement_min", "posts_min")
+
+
 def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseModel]:
     """The body of POST /api/similar (posts or a roster) with its bounds from the settings, so the OpenAPI
     document declares exactly what is enforced: caption and hashtags as the job limits them, the
@@ -135,13 +138,16 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
     class SimilarQuery(BaseModel):
         """Exactly one of ``posts`` and ``roster``; the filters of the lists apply to either."""
 
-        posts: list[PostIn] | None = Field(
+        # Declared in the schema too: exactly one of the two keys (neither may be null).
+        model_config = {"json_schema_extra": {"oneOf": [{"required": ["posts"]}, {"required": ["roster"]}]}}
+
+        posts: list[PostIn] = Field(  # type: ignore[assignment]
             None,
             min_length=1,
             max_length=service.max_posts_per_query,
             description="one (maybe hypothetical) influencer's posts, at most service.max_posts_per_query",
         )
-        roster: list[Annotated[str, Field(min_length=1, max_length=INFLUENCER_MAX_CHARS)]] | None = Field(
+        roster: list[Annotated[str, Field(min_length=1, max_length=INFLUENCER_MAX_CHARS)]] = Field(  # type: ignore[assignment]
             None,
             min_length=1,
             max_length=ROSTER_MAX,
@@ -156,9 +162,19 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
         engagement_min: float | None = Field(None, ge=0, le=ENGAGEMENT_MAX)
         posts_min: int | None = Field(None, ge=0, le=POSTS_MAX)
 
+        @model_validator(mode="before")
+        @classmethod
+        def numbers_are_numbers(cls, data: Any) -> Any:
+            """JSON Schema's integer and number: 4.0 is the integer 4, but true and "4" are no numbers."""
+            if isinstance(data, dict):
+                for key in NUMBER_FIELDS:
+                    if isinstance(data.get(key), bool | str):
+                        raise ValueError(f"{key} must be a number")
+            return data
+
         @model_validator(mode="after")
         def one_of_posts_and_roster(self) -> SimilarQuery:
-            if (self.posts is None) == (self.roster is None):
+            if ("posts" in self.model_fields_set) == ("roster" in self.model_fields_set):
                 raise ValueError("give either posts or roster (exactly one of them)")
             return self
 
