@@ -33,6 +33,9 @@ from streaming.state.engagement import Engagement
 
 log = logging.getLogger(__name__)
 
+NO_FIGURES = Figures(None, None, None, None, None)
+FIGURE_SORT_KEYS = frozenset(Figures.__slots__)
+
 __all__ = ["SORT_KEYS", "Figures", "Filters", "Profile", "ProfileStore", "SortKey"]
 
 
@@ -270,7 +273,11 @@ class ProfileStore:
                 matching = [self._profiles[name] for name in self._by_category.get(category, ())]
             else:
                 matching = list(self._profiles.values())
-            rows = [(p, self._figures(p)) for p in matching if p.model_version == version]
+            # figures only where they are read: a figure to sort by, or a condition on one
+            if sort in FIGURE_SORT_KEYS or (where is not None and where.on_figures):
+                rows = [(p, self._figures(p)) for p in matching if p.model_version == version]
+            else:
+                rows = [(p, NO_FIGURES) for p in matching if p.model_version == version]
         if where is not None:
             rows = [(p, f) for p, f in rows if where.admits(p.category, p.post_count, f)]
         value = sort_value(sort)
