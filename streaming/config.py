@@ -55,6 +55,7 @@ class TopicNames(_Section):
     profiles: str = "influencer-profiles"
     reclassified: str = "influencer-reclassified"
     similar: str = "influencer-similar"
+    followers: str = "influencer-followers"
 
 
 class KafkaSettings(_Section):
@@ -159,6 +160,11 @@ class ServiceSettings(_Section):
     # requests per second up to `similar_burst` (429 with Retry-After when empty).
     similar_rate_per_s: float = Field(1.0, gt=0)
     similar_burst: int = Field(10, ge=1)
+    # Serve only the profiles of this model version; unset: the version of the newest profile (the
+    # model the job runs now). Profiles of other versions are never mixed into answers.
+    model_version: str | None = Field(None, min_length=1)
+    # Points (profile updates) and category changes kept per influencer for its history.
+    history_points: int = Field(100, ge=1, le=10_000)
 
 
 class ScoutSettings(BaseSettings):

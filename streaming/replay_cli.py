@@ -38,8 +38,13 @@ def replay(
         str | None, typer.Option("--topic", help="Topic to send to; default kafka.topics.posts.")
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    followers: Annotated[
+        bool,
+        typer.Option("--followers/--no-followers", help="First send influencers.txt's follower counts."),
+    ] = True,
 ) -> None:
-    """Replay a dataset into Kafka as post events, keyed by influencer, in global time order.
+    """Replay a dataset into Kafka as post events, keyed by influencer, in global time order; first
+    the follower counts of influencers.txt to kafka.topics.followers (compacted).
 
     Example: scout replay /tmp/world --rate 200 --malformed-share 0.05
     """
@@ -54,6 +59,11 @@ def replay(
     try:
         check_reachable(settings.kafka)
         with open_dataset(dataset[0] if len(dataset) == 1 else dataset) as ds:
+            if followers:
+                from streaming.followers import publish_followers
+
+                sent = publish_followers(ds, settings.kafka)
+                typer.echo(f"sent {sent} follower counts to {settings.kafka.topics.followers}")
             stats = run_replay(
                 ds,
                 settings.kafka,

@@ -1,12 +1,16 @@
 """`scout bench lookup`: look-up latency of the service over loopback HTTP, a bounded run.
 
-A fixed plan of requests (one profile, its similar influencers, a name-prefix search, in a fixed
-mix) is sent by a few client threads with keep-alive connections until every request is done or the
-time limit passes, whichever comes first. Latency is measured at the client, per request kind.
+A fixed plan of requests (one profile, its similar influencers, a name-prefix search, a topic
+search by words, lookalikes of a roster of three, in a fixed mix) is sent by a few client threads
+with keep-alive connections until every request is done or the time limit passes, whichever comes
+first. Latency is measured at the client, per request kind.
 
 Without ``--url`` the service runs in a child process of its own (so client and server do not share
-an interpreter) over ``--influencers`` synthetic profiles in clustered directions; with ``--url`` it
-measures a running service (e.g. the demo's) on the names it lists.
+an interpreter) over ``--influencers`` synthetic profiles in clustered directions, with text
+vectors in the space of the model it loads (``--model-dir``, whose text encoder encodes each topic
+query; by default a next-to-free model built for the run, streaming.bench.cheap_model) and follower
+counts; the look-ups by posts or roster are not rate-limited there. With ``--url`` it measures a
+running service (e.g. the demo's) on the names it lists.
 
     scout bench lookup --influencers 10000 --requests 3000 --concurrency 4 --json
 """
@@ -30,30 +34,50 @@ from streaming.infra.wait import http_ok, wait_until
 
 log = logging.getLogger(__name__)
 
-MIX = (("profile", 0.5), ("similar", 0.3), ("search", 0.2))
+MIX = (("profile", 0.35), ("similar", 0.2), ("search", 0.15), ("topic", 0.15), ("roster", 0.15))
 MODEL_VERSION = "bench"
+ROSTER_SIZE = 3
+Request = tuple[str, str, dict[str, Any] | None]  # kind, path, JSON body (POST) or None (GET)
 
 
-def plan(names: list[str], requests: int, k: int, rng: np.random.Generator) -> list[tuple[str, str]]:
-    """``requests`` (kind, path) pairs in the fixed mix over random names."""
+def plan(names: list[str], requests: int, k: int, rng: np.random.Generator) -> list[Request]:
+    """``requests`` (kind, path, body) in the fixed mix over random names and topic words."""
+    from training.synth.vocab import WORDS
+
+    vocabulary = sorted({word for words in WORDS.values() for word in words})
     kinds = rng.choice([kind for kind, _ in MIX], size=requests, p=[share for _, share in MIX])
-    who = rng.integers(0, len(names), size=requests)
-    paths = {
-        "profile": lambda name: f"/api/influencers/{quote(name, safe='')}",
-        "similar": lambda name: f"/api/influencers/{quote(name, safe='')}/similar?k={k}",
-        "search": lambda name: f"/api/influencers?q={quote(name[:3], safe='')}&limit=20",
-    }
-    return [(str(kind), paths[str(kind)](names[j])) for kind, j in zip(kinds, who, strict=True)]
+    who = rng.integers(0, len(names), size=(requests, ROSTER_SIZE))
+    words = rng.integers(0, len(vocabulary), size=(requests, 3))
+    out: list[Request] = []
+    for kind, picks, chosen in zip(kinds, who, words, strict=True):
+        name = names[picks[0]]
+        if kind == "profile":
+            out.append(("profile", f"/api/influencers/{quote(name, safe='')}", None))
+        elif kind == "similar":
+            out.append(("similar", f"/api/influencers/{quote(name, safe='')}/similar?k={k}", None))
+        elif kind == "search":
+            out.append(("search", f"/api/influencers?q={quote(name[:3], safe='')}&limit=20", None))
+        elif kind == "topic":
+            query = " ".join(vocabulary[i] for i in chosen)
+            out.append(("topic", f"/api/search?q={quote(query, safe='')}&k={k}", None))
+        else:
+            out.append(("roster", "/api/similar", {"roster": [names[i] for i in picks], "k": k}))
+    return out
 
 
-def synthetic_profiles(n: int, dim: int, seed: int) -> list[dict[str, Any]]:
-    """n profile events in 9 clustered directions, as the job would write them."""
+def synthetic_profiles(
+    n: int, dim: int, seed: int, text_dim: int = 0, model_version: str = MODEL_VERSION, start: int = 0
+) -> list[dict[str, Any]]:
+    """n profile events in 9 clustered directions, as the job would write them (with text vectors
+    of ``text_dim`` clustered the same way when it is above 0), named from number ``start`` on."""
     from training.dataset.categories import CATEGORIES
 
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((len(CATEGORIES), dim))
+    text_centres = rng.standard_normal((len(CATEGORIES), text_dim))
+    rng = np.random.default_rng((seed, start))  # the same clusters for every chunk, fresh draws in each
     events = []
-    for j in range(n):
+    for j in range(start, start + n):
         c = int(rng.integers(len(CATEGORIES)))
         probs = rng.dirichlet(np.ones(len(CATEGORIES)) * 0.3)
         posts = [
@@ -65,27 +89,53 @@ def synthetic_profiles(n: int, dim: int, seed: int) -> list[dict[str, Any]]:
             "category": CATEGORIES[int(np.argmax(probs))],
             "probabilities": {label: float(p) for label, p in zip(CATEGORIES, probs, strict=True)},
             "embedding": (centres[c] + 0.5 * rng.standard_normal(dim)).tolist(), "post_count": 5 + j % 200,
-            "top_posts": posts, "model_version": MODEL_VERSION, "event_time": "2024-05-01T12:00:00Z",
+            "top_posts": posts, "model_version": model_version, "event_time": "2024-05-01T12:00:00Z",
             "processing_time": "2024-05-01T12:00:05Z", "batch_id": 0,
+            "engagement": {
+                "likes_mean": float(rng.integers(10, 5000)), "comments_mean": float(rng.integers(0, 90)),
+                "posts_per_week": float(rng.uniform(0.5, 9)), "first_post": "2024-01-01T00:00:00.000Z",
+                "last_post": "2024-05-01T12:00:00.000Z",
+            },
         })  # fmt: skip
+        if text_dim:
+            events[-1]["text_vector"] = (text_centres[c] + 0.5 * rng.standard_normal(text_dim)).tolist()
     return events
 
 
-def _serve_synthetic(n: int, dim: int, seed: int, port: int) -> None:  # child process
+def _serve_synthetic(n: int, seed: int, port: int, model_dir: str | None) -> None:  # child process
+    import tempfile
+    from pathlib import Path
+
     import uvicorn
 
+    from streaming.bench.cheap_model import build_cheap_model
     from streaming.config import load_settings
     from streaming.service.app import create_app
     from streaming.service.store import ProfileStore, profile_from_event
     from streaming.similarity.index import SimilarityIndex
+    from streaming.text_space import text_dim
+    from training.model_dir import load_model
 
-    settings = load_settings(None, {"service.materialise": False, "service.load_model": False}, environ={})
+    if model_dir is None:
+        model_dir = str(Path(tempfile.mkdtemp(prefix="lookup-bench-")) / "model")
+        build_cheap_model(Path(model_dir))
+    model = load_model(model_dir, device="cpu")
+    overrides = {"service.materialise": False, "service.load_model": False, "service.similar_rate_per_s": 1e9,
+                 "service.similar_burst": 1_000_000}  # fmt: skip
+    settings = load_settings(None, overrides, environ={})
     store = ProfileStore(lambda d: SimilarityIndex.from_settings(d, settings.similarity))
-    for event in synthetic_profiles(n, dim, seed):
-        store.put(profile_from_event(event))
+    rng = np.random.default_rng(seed)
+    for start in range(0, n, 5000):  # in chunks: 100,000 events as JSON-like lists would take gigabytes
+        chunk = synthetic_profiles(
+            min(5000, n - start), model.hidden_dim, seed, text_dim(model), model.version, start
+        )
+        for event in chunk:
+            store.put(profile_from_event(event))
+            store.set_followers(event["influencer"], int(rng.integers(100, 2_000_000)))
     uvicorn.run(
-        create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+        create_app(settings, store=store, model=model), host="127.0.0.1", port=port, log_level="warning",
+        access_log=False,
+    )  # fmt: skip
 
 
 def _wait_ready(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
@@ -115,7 +165,7 @@ def _names(url: str, limit: int) -> list[str]:
 
 
 def load(
-    url: str, requests: list[tuple[str, str]], concurrency: int, time_limit_s: float
+    url: str, requests: list[Request], concurrency: int, time_limit_s: float
 ) -> tuple[dict[str, list[float]], int, float]:
     """Send the plan with ``concurrency`` threads; (latencies in ms by kind, errors, wall seconds)."""
     import httpx
@@ -133,11 +183,12 @@ def load(
                 with lock:
                     if next_index >= len(requests):
                         return
-                    kind, path = requests[next_index]
+                    kind, path, body = requests[next_index]
                     next_index += 1
                 start = time.perf_counter()
                 try:
-                    ok = client.get(path).status_code == 200
+                    response = client.get(path) if body is None else client.post(path, json=body)
+                    ok = response.status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 elapsed_ms = (time.perf_counter() - start) * 1e3
@@ -162,10 +213,10 @@ def run(
     concurrency: int = 4,
     time_limit_s: float = 60.0,
     k: int = 10,
-    dim: int = 128,
     url: str | None = None,
     port: int = 0,
     seed: int = 0,
+    model_dir: str | None = None,
 ) -> BenchReport:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     rng = np.random.default_rng(seed)
@@ -177,14 +228,14 @@ def run(
         assert not port_open("127.0.0.1", port), f"port {port} is taken"
         server = multiprocessing.get_context("spawn").Process(
             target=_serve_synthetic,
-            args=(influencers, dim, seed, port),
+            args=(influencers, seed, port, model_dir),
             name="lookup-bench-service",
             daemon=True,
         )
         server.start()
         url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, 300, (lambda: server.is_alive()) if server is not None else (lambda: True))
+        _wait_ready(url, 1800, (lambda: server.is_alive()) if server is not None else (lambda: True))
         names = _names(url, 5000)
         if not names:
             raise RuntimeError(f"the service at {url} holds no influencers to look up")
@@ -239,7 +290,9 @@ def run(
         rows=rows,
         figures=figures,
         notes=[
-            f"mix: {', '.join(f'{kind} {share:.0%}' for kind, share in MIX)}; similar with k={k}; "
+            f"mix: {', '.join(f'{kind} {share:.0%}' for kind, share in MIX)}; similar, topic and roster "
+            f"with k={k} (topic: three random words of the world's vocabulary through the model's text "
+            f"encoder; roster: {ROSTER_SIZE} random names); "
             f"{done} of {requests} requests in {wall_s:.1f}s ({figures['throughput_per_s']:.0f}/s), "
             f"{errors} errors",
             "latency measured at the client: request sent to response read, HTTP parsing included",
@@ -263,11 +316,14 @@ def command(
     k: Annotated[int, typer.Option(help="k of the similar look-ups.")] = 10,
     url: Annotated[str | None, typer.Option(help="Measure a running service instead.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    model_dir: Annotated[
+        str | None, typer.Option(help="Model folder the child service loads (default: a next-to-free one).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object last.")] = False,
 ) -> None:
     """Look-up latency p50/p99 of the service on loopback, a bounded run.
 
     Example: scout bench lookup --influencers 10000 --requests 3000 --concurrency 4 --json
     """
-    report = run(influencers, requests, concurrency, time_limit, k, url=url, seed=seed)
+    report = run(influencers, requests, concurrency, time_limit, k, url=url, seed=seed, model_dir=model_dir)
     emit(report, as_json, RESULTS_DIR)

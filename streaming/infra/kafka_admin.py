@@ -41,7 +41,7 @@ class TopicSpec:
 
 
 def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
-    """The topics of DESIGN.md: `posts` is partitioned; profiles and similar are compacted by key;
+    """The topics of DESIGN.md: `posts` is partitioned; profiles, similar and followers are compacted by key;
     each has max.message.bytes = streaming.limits.MESSAGE_MAX_BYTES."""
     topics = kafka.topics
     return [
@@ -50,6 +50,7 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         TopicSpec(topics.profiles, kafka.posts_partitions, COMPACTED),
         TopicSpec(topics.reclassified, 1, SIZED),
         TopicSpec(topics.similar, kafka.posts_partitions, COMPACTED),
+        TopicSpec(topics.followers, 1, COMPACTED),
     ]
 
 

@@ -5,7 +5,9 @@
 Per post: the image bytes (decoded from ``image_b64``, or read from ``image_path``, the URI already
 resolved inside ``job.image_roots`` by validation), the text (``post_text`` of caption, hashtags and
 user tags), then ``EmbedPipeline`` (image + text towers, batched, CUDA when present) and the
-profiler's post step: ``h`` (H,), attention score ``s`` and post-category probabilities (C,).
+profiler's post step: ``h`` (H,), attention score ``s`` and post-category probabilities (C,), and the
+text block of the features (``text``, (T,), the text encoder's output before the projection), which
+the state pools into the influencer's text vector for topic search.
 
 Runs in the same pandas UDF as validation (streaming.job.parse): the model is loaded once per Python
 worker and reused across micro-batches. A post whose image cannot be read or decoded becomes a dead
@@ -44,6 +46,7 @@ EMBED_SCHEMA = StructType(
         StructField("h", ArrayType(FloatType())),  # (H,) projected post vector, zeros when not embedded
         StructField("score", FloatType()),  # attention score s
         StructField("post_probs", ArrayType(FloatType())),  # (C,) post-category probabilities
+        StructField("text", ArrayType(FloatType())),  # (T,) text features (empty without text), zeros too
         StructField("embed_reason", StringType()),  # null, or one of EMBED_REASONS
         StructField("embed_detail", StringType()),
     ]
@@ -119,7 +122,10 @@ class PostEmbedder:
                 host_decoder=config.host_decoder,  # type: ignore[arg-type]
             ),
         )
+        from streaming.text_space import text_dim
+
         self.hidden_dim = self.model.hidden_dim
+        self.text_dim = text_dim(self.model)
         self.num_classes = len(self.model.labels)
         log.info("embedder for model %s on %s (pid %d)", self.model.version, self.model.device, os.getpid())
 
@@ -132,7 +138,9 @@ class PostEmbedder:
         image_b64: np.ndarray,
         image_path: np.ndarray,
     ) -> dict[str, np.ndarray]:
-        """Columns of n rows -> EMBED_SCHEMA columns: h (n, H), score (n,), post_probs (n, C), reasons."""
+        """Columns of n rows -> EMBED_SCHEMA columns: h (n, H), score (n,), post_probs (n, C), text
+        (n, T), reasons."""
+        from streaming.text_space import text_block
         from training.encoders.text import post_text
         from training.interface import PostInput
 
@@ -140,6 +148,7 @@ class PostEmbedder:
         h = np.zeros((n, self.hidden_dim), np.float32)  # (n, H)
         score = np.zeros(n, np.float32)  # (n,)
         probs = np.zeros((n, self.num_classes), np.float32)  # (n, C)
+        text_features = np.zeros((n, self.text_dim), np.float32)  # (n, T)
         reason = np.full(n, None, dtype=object)
         detail = np.full(n, None, dtype=object)
         rows: list[int] = []
@@ -159,9 +168,11 @@ class PostEmbedder:
             assert result.step is not None, "the embed pipeline was built without the post step"
             index = np.asarray(rows)
             h[index], score[index], probs[index] = result.step.h, result.step.scores, result.step.post_probs
+            text_features[index] = text_block(result.features, self.text_dim)
             for row, why in result.image_errors.items():
                 reason[rows[row]], detail[rows[row]] = "image_undecodable", why
-        return {"h": h, "score": score, "post_probs": probs, "embed_reason": reason, "embed_detail": detail}
+        return {"h": h, "score": score, "post_probs": probs, "text": text_features, "embed_reason": reason,
+                "embed_detail": detail}  # fmt: skip
 
 
 _EMBEDDERS: dict[EmbedConfig, PostEmbedder] = {}  # per Python worker: loaded once, reused by every batch
@@ -220,6 +231,7 @@ def parse_and_embed(raw: DataFrame, job: JobSettings) -> DataFrame:
         F.col("_result.h").alias("h"),
         F.col("_result.score").alias("score"),
         F.col("_result.post_probs").alias("post_probs"),
+        F.col("_result.text").alias("text"),
         F.when(rejected, F.lit("parse")).when(failed, F.lit("embed")).alias("dlq_stage"),
         F.coalesce("_result.dlq_reason", "_result.embed_reason").alias("dlq_reason"),
         F.coalesce("_result.dlq_detail", "_result.embed_detail").alias("dlq_detail"),

@@ -7,7 +7,9 @@
 
 ``fold`` gathers the stored states of the G influencers the batch touches (one store query), folds
 its B posts into them with one segmented online-softmax update and one top-k sort
-(streaming.state.fold), classifies the G embeddings in one model call and builds the G profile rows.
+(streaming.state.fold), classifies the G embeddings in one model call and builds the G profile rows,
+each with its pooled text vector (topic search) and its engagement figures (likes, comments, posts
+per week; streaming.state.engagement).
 Nothing is written until ``commit``: a batch that fails before it leaves the store as it was, and
 the replayed batch folds the same posts into the same states again.
 
@@ -30,8 +32,10 @@ from streaming.errors import StateStoreError
 from streaming.job.sinks.base import PROFILE
 from streaming.limits import TRIGGER_POSTS_MAX
 from streaming.state import online_softmax as attention
+from streaming.state.engagement import Engagement, engagement
 from streaming.state.fold import FoldedBatch, PostBatch, StateBatch, fold_batch
 from streaming.state.store import StateStore
+from streaming.text_space import text_dim
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,8 @@ class ProfileColumns:
     event_time: pd.DatetimeIndex  # (G,) the latest event time of each influencer's posts
     processing_time: pd.Timestamp
     model_version: str
+    text_vector: list[np.ndarray]  # G arrays (T,) float64, the pooled text features (T = 0: none)
+    engagement: list[Engagement]
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({column: getattr(self, column) for column in PROFILE_COLUMNS})
@@ -77,6 +83,13 @@ class FoldStep:
     seconds: float  # fold time (store read, update, classify, rows)
 
 
+def _counts(live: pd.DataFrame, column: str) -> np.ndarray:
+    """(B,) float64 likes or comments, NaN where a post gave none (or the frame has no such column)."""
+    if column not in live.columns:
+        return np.full(len(live), np.nan)
+    return pd.to_numeric(live[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
 def _epoch_ns(ts: pd.Series) -> np.ndarray:
     """Timestamps (tz-aware, or naive UTC as the session time zone is UTC) -> (n,) int64 Unix ns."""
     return pd.DatetimeIndex(ts).as_unit("ns").asi8
@@ -89,6 +102,7 @@ class StateStage:
         self.store = store
         self.model = model  # training.model_dir.ScoutModel: classify, labels, version, hidden_dim
         self.config = config
+        self.text_dim = text_dim(model)
 
     def already_committed(self, batch_id: int) -> bool:
         """True for a batch the store holds; StateStoreError when Spark is past what the store holds."""
@@ -103,10 +117,10 @@ class StateStage:
 
     def fold(self, live: pd.DataFrame) -> FoldStep:
         """Embedded posts (influencer, post_id, ts, caption, image_uri, h, score, source_partition,
-        source_offset, batch_time) -> profile rows and the new states."""
+        source_offset, batch_time; text, likes, comments when there) -> profile rows and new states."""
         started = time.perf_counter()
         if not len(live):
-            empty = StateBatch.new((), self.model.hidden_dim)
+            empty = StateBatch.new((), self.model.hidden_dim, self.text_dim)
             return FoldStep(pd.DataFrame(columns=list(PROFILE_COLUMNS)), empty, 0, 0, 0.0)
         ts_ns = _epoch_ns(live["ts"])  # (B,)
         names, segment = np.unique(live["influencer"].to_numpy(str), return_inverse=True)  # (G,), (B,)
@@ -124,12 +138,21 @@ class StateStage:
             post_id=post_ids,
             image_uri=live["image_uri"].to_numpy()[order].tolist(),
             caption=live["caption"].to_numpy()[order].tolist(),
+            text=self._texts(live)[order],
+            likes=_counts(live, "likes")[order],
+            comments=_counts(live, "comments")[order],
         )
-        prior = self.store.read(names.tolist(), self.model.hidden_dim)
+        prior = self.store.read(names.tolist(), self.model.hidden_dim, self.text_dim)
         folded = fold_batch(prior, posts, self.config.tau_seconds, self.config.top_k)
         profiles, states = self._classified(folded, prior, posts, ts_ns, live["batch_time"].iloc[0])
         added = int((prior.n == 0).sum())
         return FoldStep(profiles, states, added, len(live), time.perf_counter() - started)
+
+    def _texts(self, live: pd.DataFrame) -> np.ndarray:
+        """(B, T) text features of the posts; zeros when the frame has none (T = 0 without text)."""
+        if not self.text_dim or "text" not in live.columns:
+            return np.zeros((len(live), self.text_dim), np.float32)
+        return np.stack(live["text"].to_numpy())
 
     def _classified(
         self, folded: FoldedBatch, prior: StateBatch, posts: PostBatch, ts_ns: np.ndarray, batch_time: Any
@@ -158,10 +181,10 @@ class StateStage:
             event_time=pd.to_datetime(np.maximum.reduceat(ts_ns, starts), utc=True),
             processing_time=pd.Timestamp(batch_time),
             model_version=model.version,
+            text_vector=list(folded.texts),
+            engagement=[engagement(int(n), tally) for n, tally in zip(states.n, states.tally, strict=True)],
         ).frame()
-        published = StateBatch(states.names, states.n, states.m, states.z, states.s, states.top,
-                               tuple(category.tolist()))  # fmt: skip
-        return profiles, published
+        return profiles, states.replace(category=tuple(category.tolist()))
 
     def commit(self, batch_id: int, step: FoldStep) -> float:
         """Write the batch's states with its id (after its outputs are durable); returns seconds."""

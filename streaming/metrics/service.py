@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 UNMATCHED_ROUTE = "unmatched"
-STREAMS = ("profiles", "reclassified")
+STREAMS = ("profiles", "followers", "reclassified")
 
 
 class ServiceMetrics:

@@ -28,10 +28,11 @@ from streaming.metrics.service import RequestTimer, ServiceMetrics
 from streaming.service import problems
 from streaming.service.access import check_exposure, token_dependencies
 from streaming.service.deps import Services
+from streaming.service.history import HistoryStore
 from streaming.service.limits import BodyLimit
 from streaming.service.live import ReclassificationFeed
 from streaming.service.problems import responses
-from streaming.service.routers import feed, health, images, influencers, metrics, page, similar
+from streaming.service.routers import feed, health, images, influencers, metrics, page, search, similar
 from streaming.service.store import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ def create_app(
     service_metrics = ServiceMetrics()
     services = Services(
         settings=settings,
-        store=store if store is not None else ProfileStore(_index_factory(settings)),
+        store=store
+        if store is not None
+        else ProfileStore(_index_factory(settings), pinned_version=settings.service.model_version),
         feed=ReclassificationFeed(
             backlog=settings.service.feed_backlog,
             on_drop=service_metrics.feed_dropped.inc,
@@ -90,6 +93,7 @@ def create_app(
         ),
         metrics=service_metrics,
         image_roots=tuple(os.path.realpath(root) for root in settings.job.image_roots),
+        history=HistoryStore(settings.service.history_points),
         model=model,
         model_problem=None if settings.service.load_model else "service.load_model is off",
     )
@@ -109,6 +113,7 @@ def create_app(
                 services.feed,
                 service_metrics,
                 feed_backlog=settings.service.feed_backlog,
+                history=services.history,
             )
             services.materialiser.start()
         try:
@@ -124,6 +129,7 @@ def create_app(
     denied = responses(401) if guarded else {}
     for router in (
         influencers.build_router(settings.service),
+        search.build_router(settings.service),
         similar.build_router(settings),
         feed.router,
         images.router,

@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 
 from streaming.config import ScoutSettings
 from streaming.metrics.service import ServiceMetrics
+from streaming.service.history import HistoryStore
 from streaming.service.live import ReclassificationFeed
 from streaming.service.store import ProfileStore
 
@@ -27,6 +28,7 @@ class Services:
     feed: ReclassificationFeed
     metrics: ServiceMetrics
     image_roots: tuple[str, ...]  # resolved (realpath) job.image_roots
+    history: HistoryStore
     model: Any | None = None  # training.model_dir.ScoutModel; imported lazily (torch)
     model_problem: str | None = None  # why there is no model, for the 503 message
     materialiser: Materialiser | None = None

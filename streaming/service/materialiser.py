@@ -1,4 +1,5 @@
-"""The Kafka adapter of the service: reads ``influencer-profiles`` and ``influencer-reclassified``.
+"""The Kafka adapter of the service: reads ``influencer-profiles``, ``influencer-followers`` and
+``influencer-reclassified``.
 
 A daemon thread with one kafka-python consumer (no consumer group: every service replica keeps the
 whole view):
@@ -6,9 +7,12 @@ whole view):
 1. profiles are read from the beginning of the compacted topic, then live; each valid event
    replaces the influencer's profile in the store (a tombstone removes it). ``caught_up`` is set
    once the end offsets seen at start are reached;
-2. reclassifications are read from the last ``feed_backlog`` records of each partition, then live,
-   and published to the feed;
-3. every ``lag_interval_s`` the distance to the end offsets is exported as consumer lag.
+2. follower counts are read from the beginning of their compacted topic, then live (joined with
+   the profiles in the store); they are part of catching up;
+3. reclassifications are read from the beginning, then live: each is a change of its influencer's
+   history; the last ``feed_backlog`` records of each partition at start, and every live one, are
+   also published to the feed; profile events are points of the history too;
+4. every ``lag_interval_s`` the distance to the end offsets is exported as consumer lag.
 
 Invalid records are never applied and never silently dropped: each is logged and counted by reason.
 If the broker is unreachable the thread keeps retrying and resumes from the offsets it reached.
@@ -28,6 +32,7 @@ from streaming.config import KafkaSettings
 from streaming.errors import SimilarityIndexError
 from streaming.infra.kafka_admin import client_config
 from streaming.metrics.service import ServiceMetrics
+from streaming.service.history import HistoryStore
 from streaming.service.live import ReclassificationFeed
 from streaming.service.store import (
     Profile,
@@ -51,12 +56,15 @@ class Materialiser:
         poll_timeout_s: float = 0.5,
         lag_interval_s: float = 2.0,
         connect_timeout_s: float = 5.0,
+        history: HistoryStore | None = None,
     ) -> None:
         self.kafka = kafka
         self.store = store
         self.feed = feed
         self.metrics = metrics
         self.feed_backlog = feed_backlog
+        self.history = history
+        self._feed_from: dict[TopicPartition, int] = {}  # offsets below are history only, not the feed
         self.poll_timeout_s = poll_timeout_s
         self.lag_interval_s = lag_interval_s
         self.connect_timeout_s = connect_timeout_s  # per attempt: bounds how long stop() may wait
@@ -67,7 +75,16 @@ class Materialiser:
         self._thread: threading.Thread | None = None
         self._positions: dict[TopicPartition, int] = {}  # next offset to read, kept across reconnects
         self._catch_up_ends: dict[TopicPartition, int] | None = None
-        self._streams = {kafka.topics.profiles: "profiles", kafka.topics.reclassified: "reclassified"}
+        self._streams = {
+            kafka.topics.profiles: "profiles",
+            kafka.topics.followers: "followers",
+            kafka.topics.reclassified: "reclassified",
+        }
+        self._handlers = {
+            kafka.topics.profiles: self._apply_profile,
+            kafka.topics.followers: self._apply_followers,
+            kafka.topics.reclassified: self._apply_feed,
+        }
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -158,14 +175,16 @@ class Materialiser:
         return None
 
     def _seek(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
-        profiles = [tp for tp in partitions if tp.topic == self.kafka.topics.profiles]
+        compacted = (self.kafka.topics.profiles, self.kafka.topics.followers)
+        profiles = [tp for tp in partitions if tp.topic in compacted]
         feed = [tp for tp in partitions if tp.topic == self.kafka.topics.reclassified]
         ends = consumer.end_offsets(partitions)
         starts = consumer.beginning_offsets(partitions)
         for tp in profiles:
             consumer.seek(tp, self._positions.get(tp, starts[tp]))
         for tp in feed:
-            consumer.seek(tp, self._positions.get(tp, max(starts[tp], ends[tp] - self.feed_backlog)))
+            self._feed_from.setdefault(tp, max(starts[tp], ends[tp] - self.feed_backlog))
+            consumer.seek(tp, self._positions.get(tp, starts[tp] if self.history else self._feed_from[tp]))
         if self._catch_up_ends is None:
             self._catch_up_ends = {tp: ends[tp] for tp in profiles}
 
@@ -174,7 +193,7 @@ class Materialiser:
         while not self._stop.is_set():
             batches = consumer.poll(timeout_ms=int(self.poll_timeout_s * 1000))
             for tp, records in batches.items():
-                handle = self._apply_profile if tp.topic == self.kafka.topics.profiles else self._apply_feed
+                handle = self._handlers[tp.topic]
                 for record in records:
                     handle(record)
                     self._positions[tp] = record.offset + 1
@@ -217,10 +236,14 @@ class Materialiser:
         if record.value is None:  # tombstone: the influencer is gone
             name = record.key.decode("utf-8", errors="replace") if record.key else ""
             self.store.remove(name)
+            if self.history is not None:
+                self.history.forget(name)
         else:
             try:
-                profile = profile_from_event(decode_event(record.value, "profile"))
-                self._put(profile)
+                event = decode_event(record.value, "profile")
+                self._put(profile_from_event(event))
+                if self.history is not None:
+                    self.history.record_profile(event)
             except RejectedEvent as exc:
                 self._rejected("profiles", record, exc)
                 return
@@ -234,6 +257,18 @@ class Materialiser:
         except SimilarityIndexError as exc:
             raise RejectedEvent("embedding", str(exc)) from exc
 
+    def _apply_followers(self, record: ConsumerRecord) -> None:
+        name = record.key.decode("utf-8", errors="replace") if record.key else ""
+        if record.value is None:  # tombstone: no longer known
+            self.store.set_followers(name, None)
+            return
+        try:
+            event = decode_event(record.value, "followers")
+        except RejectedEvent as exc:
+            self._rejected("followers", record, exc)
+            return
+        self.store.set_followers(event["influencer"], int(event["followers"]))
+
     def _apply_feed(self, record: ConsumerRecord) -> None:
         try:
             if record.value is None:
@@ -242,5 +277,9 @@ class Materialiser:
         except RejectedEvent as exc:
             self._rejected("reclassified", record, exc)
             return
+        if self.history is not None:
+            self.history.record_change(event)
+        if record.offset < self._feed_from.get(TopicPartition(record.topic, record.partition), 0):
+            return  # older than the backlog: history only
         self.metrics.reclassifications.inc()
         self.feed.publish(event)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_validator
 
 from streaming.config import JobSettings, ServiceSettings
-from streaming.limits import base64_chars
+from streaming.limits import INFLUENCER_MAX_CHARS, base64_chars
+from streaming.service.params import ENGAGEMENT_MAX, FOLLOWERS_MAX, POSTS_MAX
 
 
 class TopPost(BaseModel):
@@ -18,7 +21,17 @@ class TopPost(BaseModel):
     image_url: str | None = Field(None, description="this service's URL of the image, when it may serve it")
 
 
-class InfluencerSummary(BaseModel):
+class Reach(BaseModel):
+    """Reach and engagement, kept incrementally per influencer (null: not known)."""
+
+    followers: int | None = Field(None, description="from the influencer-followers topic")
+    engagement_rate: float | None = Field(None, description="(likes + comments) per post per follower")
+    posts_per_week: float | None = Field(None, description="posts / max(weeks from first to last post, 1)")
+    likes_mean: float | None = Field(None, description="mean likes of the posts that gave them")
+    comments_mean: float | None = Field(None, description="mean comments of the posts that gave them")
+
+
+class InfluencerSummary(Reach):
     influencer: str
     category: str
     confidence: float = Field(description="probability of the predicted category")
@@ -27,7 +40,15 @@ class InfluencerSummary(BaseModel):
     updated: str = Field(description="processing time of the latest profile update")
 
 
-class InfluencerPage(BaseModel):
+class Serving(BaseModel):
+    model_version: str | None = Field(
+        description="the model whose profiles are served: the service's configured model, else the one "
+        "the job runs now (the newest profile's); profiles of other models are left out"
+    )
+    held_back: int = Field(description="profiles of other model versions held but not served")
+
+
+class InfluencerPage(Serving):
     total: int = Field(description="influencers matching the filter")
     offset: int
     limit: int
@@ -41,12 +62,41 @@ class InfluencerProfile(InfluencerSummary):
     batch_id: int
 
 
-class SimilarInfluencer(BaseModel):
+class HistoryPoint(BaseModel):
+    time: str = Field(description="processing time of the profile update")
+    event_time: str
+    post_count: int
+    category: str = Field(description="the category then")
+    probability: float = Field(description="probability then of the influencer's current category")
+
+
+class CategoryChange(BaseModel):
+    time: str
+    previous_category: str
+    category: str
+    post_count: int
+
+
+class InfluencerHistory(BaseModel):
     influencer: str
-    score: float = Field(description="cosine similarity of the pooled embeddings")
+    category: str = Field(description="the current category, whose probability the points give")
+    model_version: str
+    points: list[HistoryPoint] = Field(description="profile updates as posts arrived, oldest first (bounded)")
+    changes: list[CategoryChange] = Field(description="reclassifications, oldest first (bounded)")
+
+
+class SimilarInfluencer(Reach):
+    influencer: str
+    score: float = Field(description="cosine similarity (of pooled text vectors in a search)")
     category: str
     confidence: float
     post_count: int
+
+
+class SearchResult(BaseModel):
+    query: str
+    model_version: str
+    results: list[SimilarInfluencer] = Field(description="best first: what their posts are about")
 
 
 class SimilarResult(BaseModel):
@@ -60,8 +110,14 @@ BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 MAX_USERTAGS = 60
 
 
+ROSTER_MAX = 100
+
+
+NUMBER_FIELDS = ("k", "followers_min", "followers_max", "engagement_min", "posts_min")
+
+
 def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseModel]:
-    """The body of POST /api/similar with its bounds taken from the settings, so the OpenAPI
+    """The body of POST /api/similar (posts or a roster) with its bounds from the settings, so the OpenAPI
     document declares exactly what is enforced: caption and hashtags as the job limits them, the
     image as base64 of at most job.max_image_bytes, posts and k as the service limits them."""
 
@@ -79,17 +135,57 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
             "text only. Bytes that do not decode as an image leave the post text-only (image_errors).",
         )
 
-    class PostsQuery(BaseModel):
-        posts: list[PostIn] = Field(
+    class SimilarQuery(BaseModel):
+        """Exactly one of ``posts`` and ``roster``; the filters of the lists apply to either."""
+
+        # Declared in the schema too: exactly one of the two keys (neither may be null).
+        model_config = {"json_schema_extra": {"oneOf": [{"required": ["posts"]}, {"required": ["roster"]}]}}
+
+        posts: list[PostIn] = Field(  # type: ignore[assignment]
+            None,
             min_length=1,
             max_length=service.max_posts_per_query,
             description="one (maybe hypothetical) influencer's posts, at most service.max_posts_per_query",
         )
+        roster: list[Annotated[str, Field(min_length=1, max_length=INFLUENCER_MAX_CHARS)]] = Field(  # type: ignore[assignment]
+            None,
+            min_length=1,
+            max_length=ROSTER_MAX,
+            description=f"the brand's current influencers (at most {ROSTER_MAX}): lookalikes of them all",
+        )
         k: int | None = Field(
             None, ge=1, le=service.max_k, description="how many (default 10, at most service.max_k)"
         )
+        category: str | None = Field(None, max_length=100)
+        followers_min: int | None = Field(None, ge=0, le=FOLLOWERS_MAX)
+        followers_max: int | None = Field(None, ge=0, le=FOLLOWERS_MAX)
+        engagement_min: float | None = Field(None, ge=0, le=ENGAGEMENT_MAX)
+        posts_min: int | None = Field(None, ge=0, le=POSTS_MAX)
 
-    return PostsQuery
+        @model_validator(mode="before")
+        @classmethod
+        def numbers_are_numbers(cls, data: Any) -> Any:
+            """JSON Schema's integer and number: 4.0 is the integer 4, but true and "4" are no numbers."""
+            if isinstance(data, dict):
+                for key in NUMBER_FIELDS:
+                    if isinstance(data.get(key), bool | str):
+                        raise ValueError(f"{key} must be a number")
+            return data
+
+        @model_validator(mode="after")
+        def one_of_posts_and_roster(self) -> SimilarQuery:
+            if ("posts" in self.model_fields_set) == ("roster" in self.model_fields_set):
+                raise ValueError("give either posts or roster (exactly one of them)")
+            return self
+
+    return SimilarQuery
+
+
+class RosterResult(BaseModel):
+    model_version: str | None = Field(description="the served model, whose embeddings are compared")
+    roster: list[str] = Field(description="the members found (served), whose mean direction is searched")
+    missing: list[str] = Field(description="names given that no served profile has")
+    similar: list[SimilarInfluencer] = Field(description="best first, roster members excluded")
 
 
 class ImageError(BaseModel):
@@ -126,6 +222,8 @@ class Health(BaseModel):
         description="whether that model's probabilities are calibrated by post count (profiles of this "
         "model version show a calibrated confidence)",
     )
+    serving_model_version: str | None = Field(None, description="the model whose profiles are served")
+    held_back: int = Field(0, description="profiles of other model versions, not served")
     last_error: str | None = None
 
 

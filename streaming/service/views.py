@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from streaming.config import ServiceSettings
-from streaming.service.schemas import InfluencerSummary, SimilarInfluencer
+from streaming.service.filters import Figures
+from streaming.service.schemas import InfluencerSummary, Reach, SimilarInfluencer
 from streaming.service.store import Profile
 
 DEFAULT_K = 10
 
 
-def summary(profile: Profile) -> InfluencerSummary:
+def reach(figures: Figures | None) -> dict[str, float | int | None]:
+    if figures is None:
+        return {}
+    return Reach(
+        followers=figures.followers,
+        engagement_rate=figures.engagement_rate,
+        posts_per_week=figures.posts_per_week,
+        likes_mean=figures.likes_mean,
+        comments_mean=figures.comments_mean,
+    ).model_dump()
+
+
+def summary(profile: Profile, figures: Figures | None = None) -> InfluencerSummary:
     return InfluencerSummary(
+        **reach(figures),
         influencer=profile.influencer,
         category=profile.category,
         confidence=profile.confidence,
@@ -20,8 +34,9 @@ def summary(profile: Profile) -> InfluencerSummary:
     )
 
 
-def similar_item(profile: Profile, score: float) -> SimilarInfluencer:
+def similar_item(profile: Profile, score: float, figures: Figures | None = None) -> SimilarInfluencer:
     return SimilarInfluencer(
+        **reach(figures),
         influencer=profile.influencer,
         score=score,
         category=profile.category,

@@ -3,11 +3,17 @@
     folded = fold_batch(prior, posts, tau_seconds=None, top_k=5)
     folded.states        # the G new states (StateBatch), in prior's order
     folded.embeddings    # (G, H) float64, S / Z
+    folded.texts         # (G, T) float64, the attention-pooled text features (T = 0 without text)
 
 ``prior`` holds the G influencers of the batch (stacked, a new influencer with n = 0); ``posts`` the
 batch's B posts with the row of their influencer in ``prior``. The sums n, m, Z, S move with one
 segmented online-softmax update over all B posts (streaming.state.segmented, float64); the top-k
-posts of every influencer are merged with one sort over the old top-k plus the new posts. The result
+posts of every influencer are merged with one sort over the old top-k plus the new posts.
+
+The same update, with the same weights, pools each post's text feature (the text encoder's output,
+before the projection): the sums of ``[h | text]`` move together, so the pooled text vector is
+``S_text / Z``, exactly the softmax over all posts in the text encoder's space. Beside them the
+engagement tally (streaming.state.engagement) folds the likes, comments and post times. The result
 equals ``online_softmax.update`` applied influencer by influencer (the tests hold it to that), at
 O(B H) cost for the batch instead of a Python call per influencer.
 """
@@ -15,11 +21,12 @@ O(B H) cost for the batch instead of a Python call per influencer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from streaming.state.engagement import TALLY_WIDTH, empty_tally, fold_tally
 from streaming.state.online_softmax import SNIPPET_CHARS, TopPost, adjusted_scores
 from streaming.state.segmented import SegmentedStates, segmented_update
 
@@ -27,7 +34,9 @@ from streaming.state.segmented import SegmentedStates, segmented_update
 @dataclass(frozen=True)
 class StateBatch:
     """G influencer states, stacked. n (G,) int64, m/z (G,) float64, s (G, H) float64; top: G tuples
-    of TopPost, highest weight first; category: what was last published (None before the first)."""
+    of TopPost, highest weight first; category: what was last published (None before the first);
+    text (G, T) float64 the text sums beside s (T = 0: no text modality); tally (G, 6) the
+    engagement tally. Left out, text and tally are those of influencers without posts."""
 
     names: tuple[str, ...]
     n: np.ndarray
@@ -36,9 +45,17 @@ class StateBatch:
     s: np.ndarray
     top: tuple[tuple[TopPost, ...], ...]
     category: tuple[str | None, ...]
+    text: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    tally: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         g = len(self.names)
+        if self.text is None:
+            object.__setattr__(self, "text", np.zeros((g, 0)))
+        if self.tally is None:
+            object.__setattr__(self, "tally", empty_tally(g))
+        assert self.text.ndim == 2 and self.text.shape[0] == g, f"text must be ({g}, T)"
+        assert self.tally.shape == (g, TALLY_WIDTH), f"tally must be ({g}, {TALLY_WIDTH})"
         assert self.n.shape == self.m.shape == self.z.shape == (g,), f"n, m, z must be ({g},)"
         assert self.s.ndim == 2 and self.s.shape[0] == g, f"s must be ({g}, H), got {self.s.shape}"
         assert len(self.top) == len(self.category) == g, "one top-k and one category per influencer"
@@ -47,13 +64,18 @@ class StateBatch:
         return len(self.names)
 
     @classmethod
-    def new(cls, names: Sequence[str], dim: int) -> StateBatch:
+    def new(cls, names: Sequence[str], dim: int, text_dim: int = 0) -> StateBatch:
         """Influencers with no posts yet (m = -inf, Z = 0, S = 0)."""
         g = len(names)
         return cls(
             tuple(names), np.zeros(g, np.int64), np.full(g, -np.inf), np.zeros(g), np.zeros((g, dim)),
-            ((),) * g, (None,) * g,
+            ((),) * g, (None,) * g, np.zeros((g, text_dim)), empty_tally(g),
         )  # fmt: skip
+
+    def replace(self, **changes: object) -> StateBatch:
+        """A copy with some fields changed."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return StateBatch(**{**values, **changes})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -67,9 +89,18 @@ class PostBatch:
     post_id: np.ndarray  # (B,) str
     image_uri: Sequence[str | None]  # B entries
     caption: Sequence[str | None]  # B entries
+    text: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B, T)
+    likes: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B,) NaN: not given
+    comments: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B,) NaN too
 
     def __post_init__(self) -> None:
         b = self.segment.shape[0]
+        for name, empty in (("text", np.zeros((b, 0))), ("likes", np.full(b, np.nan)),
+                            ("comments", np.full(b, np.nan))):  # fmt: skip
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, empty)
+        assert self.text.ndim == 2 and self.text.shape[0] == b, f"text must be ({b}, T)"
+        assert self.likes.shape == self.comments.shape == (b,), "likes and comments must be (B,)"
         assert self.scores.shape == self.ts_seconds.shape == self.post_id.shape == (b,), "(B,) columns"
         assert self.h.ndim == 2 and self.h.shape[0] == b, f"h must be ({b}, H), got {self.h.shape}"
         assert len(self.image_uri) == len(self.caption) == b, "B image URIs and captions"
@@ -79,6 +110,7 @@ class PostBatch:
 class FoldedBatch:
     states: StateBatch
     embeddings: np.ndarray  # (G, H) float64
+    texts: np.ndarray  # (G, T) float64
 
 
 def fold_batch(
@@ -91,23 +123,33 @@ def fold_batch(
     """Fold every post of the batch into its influencer's state; every influencer must have a post."""
     groups, dim = prior.s.shape
     assert posts.h.shape[1] == dim, f"posts have {posts.h.shape[1]} dims, the states {dim}"
+    text_dim = prior.text.shape[1]
+    assert posts.text.shape[1] == text_dim, f"posts text dims != {text_dim}"
     adjusted = adjusted_scores(posts.scores, posts.ts_seconds, tau_seconds)  # (B,) s + t / tau
     if not np.isfinite(adjusted).all():
         from streaming.errors import AttentionStateError
 
         raise AttentionStateError("post scores and times must be finite")
     seg = torch.from_numpy(np.ascontiguousarray(posts.segment, dtype=np.int64))
+    # h and the text feature share the weights: one update over [h | text] (B, H + T)
+    vectors = np.concatenate([posts.h, posts.text], axis=1) if text_dim else posts.h
+    sums = np.concatenate([prior.s, prior.text], axis=1) if text_dim else prior.s
+    stacked = SegmentedStates(
+        *(torch.from_numpy(np.ascontiguousarray(a)) for a in (prior.n, prior.m, prior.z, sums))
+    )
     new = segmented_update(
         seg,
         torch.from_numpy(adjusted),  # already adjusted: no tau inside
-        torch.from_numpy(np.ascontiguousarray(posts.h)),
-        SegmentedStates(*(torch.from_numpy(a) for a in (prior.n, prior.m, prior.z, prior.s))),
+        torch.from_numpy(np.ascontiguousarray(vectors)),
+        stacked,
     )
-    n, m, z, s = new.to_numpy()
+    n, m, z, both = new.to_numpy()
+    s, text = both[:, :dim], both[:, dim:]
     assert (n > prior.n).all(), "every influencer of the batch needs at least one new post"
     top = merge_top_k(prior.top, posts, adjusted, top_k, snippet_chars)
-    states = StateBatch(prior.names, n, m, z, s, top, prior.category)
-    return FoldedBatch(states, s / z[:, None])
+    tally = fold_tally(prior.tally, posts.segment, posts.likes, posts.comments, posts.ts_seconds)
+    states = StateBatch(prior.names, n, m, z, s, top, prior.category, text, tally)
+    return FoldedBatch(states, s / z[:, None], text / z[:, None])
 
 
 def merge_top_k(

@@ -10,7 +10,9 @@ holds either every state of a batch and its id, or none of them. That is what ma
 once beside Spark's checkpoint (streaming.job.commit says in which order the two are written).
 
 A state row keeps n, m, Z (REAL: IEEE float64, bit for bit), S as float64 bytes, the top-k posts as
-JSON (floats written by ``repr``, so they read back exactly) and the last published category.
+JSON (floats written by ``repr``, so they read back exactly), the last published category, the
+pooled text sums and the engagement tally as float64 bytes. A store written before the text sums and
+the tally existed is refused with what to do (its states cannot be completed without the old posts).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS influencer (
     name TEXT PRIMARY KEY, n INTEGER NOT NULL, m REAL NOT NULL, z REAL NOT NULL, s BLOB NOT NULL,
-    top TEXT NOT NULL, category TEXT
+    top TEXT NOT NULL, category TEXT, text BLOB NOT NULL, tally BLOB NOT NULL
 ) WITHOUT ROWID;
 """
+_COLUMNS = ("name", "n", "m", "z", "s", "top", "category", "text", "tally")
 _LAST_BATCH = "last_batch_id"
 
 
@@ -60,22 +63,30 @@ class StateStore:
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StateStoreError(f"cannot open the state store {path}: {exc}") from exc
+        columns = tuple(row[1] for row in self._db.execute("PRAGMA table_info(influencer)"))
+        if columns != _COLUMNS:
+            self._db.close()
+            raise StateStoreError(
+                f"the state store {path} has the columns {columns}, this job writes {_COLUMNS} (the pooled "
+                "text vector and the engagement tally); start the job on a fresh spark.checkpoint_dir (it "
+                "replays `posts` from the topic's retention)"
+            )
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_LAST_BATCH,)).fetchone()
         self.last_batch_id = int(row[0]) if row else -1
         self.size = int(self._db.execute("SELECT count(*) FROM influencer").fetchone()[0])
         log.info("state store %s: %d influencers through batch %d", path, self.size, self.last_batch_id)
 
-    def read(self, names: Sequence[str], dim: int) -> StateBatch:
+    def read(self, names: Sequence[str], dim: int, text_dim: int = 0) -> StateBatch:
         """The states of ``names`` in that order (one query); unknown names come back new."""
         found = {
             name: row
             for name, *row in self._db.execute(
-                "SELECT name, n, m, z, s, top, category FROM influencer "
+                "SELECT name, n, m, z, s, top, category, text, tally FROM influencer "
                 "WHERE name IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(names)),),
             )
         }
-        batch = StateBatch.new(names, dim)
+        batch = StateBatch.new(names, dim, text_dim)
         if not found:
             return batch
         top, category = list(batch.top), list(batch.category)
@@ -83,23 +94,38 @@ class StateStore:
             row = found.get(name)
             if row is None:
                 continue
-            n, m, z, s, top_text, last = row
+            n, m, z, s, top_text, last, text, tally = row
             batch.n[g], batch.m[g], batch.z[g] = n, m, z
             batch.s[g] = np.frombuffer(s, dtype=np.float64)
+            batch.text[g] = np.frombuffer(text, dtype=np.float64)
+            batch.tally[g] = np.frombuffer(tally, dtype=np.float64)
             top[g], category[g] = _top_from_json(top_text), last
-        return StateBatch(batch.names, batch.n, batch.m, batch.z, batch.s, tuple(top), tuple(category))
+        return batch.replace(top=tuple(top), category=tuple(category))
 
     def commit(self, batch_id: int, states: StateBatch, added: int) -> None:
         """Write ``states`` and ``batch_id`` in one transaction; ``added`` of the states are new."""
+
+        def blob(values: np.ndarray) -> bytes:
+            return np.ascontiguousarray(values, np.float64).tobytes()
+
         rows = [
-            (name, int(n), float(m), float(z), np.ascontiguousarray(s, np.float64).tobytes(), _top_json(t), c)
-            for name, n, m, z, s, t, c in zip(
-                states.names, states.n, states.m, states.z, states.s, states.top, states.category, strict=True
-            )
+            (name, int(n), float(m), float(z), blob(s), _top_json(t), c, blob(text), blob(tally))
+            for name, n, m, z, s, t, c, text, tally in zip(
+                states.names,
+                states.n,
+                states.m,
+                states.z,
+                states.s,
+                states.top,
+                states.category,
+                states.text,
+                states.tally,
+                strict=True,
+            )  # fmt: skip
         ]
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO influencer VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO influencer VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_LAST_BATCH, str(batch_id)))
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from streaming.config import KafkaSettings
 from streaming.events import SCHEMA_VERSION
 from streaming.job.sinks.base import Sink, SinkBatch, iso_time
 from streaming.job.sinks.producer import TopicWriter
+from streaming.state.engagement import Engagement
 
 
 def probabilities(values: Sequence[float], labels: Sequence[str]) -> dict[str, float]:
@@ -16,9 +18,27 @@ def probabilities(values: Sequence[float], labels: Sequence[str]) -> dict[str, f
     return {label: float(p) for label, p in zip(labels, values, strict=True)}
 
 
+def float32_list(values: Sequence[float]) -> list[float]:
+    """A vector as JSON numbers of float32 precision (7 significant digits: a quarter of the text)."""
+    return [float(f"{x:.7g}") for x in values]
+
+
+def engagement_of(figures: Engagement) -> dict[str, Any]:
+    def when(seconds: float) -> str | None:
+        return iso_time(datetime.fromtimestamp(seconds, UTC))
+
+    return {
+        "likes_mean": figures.likes_mean,
+        "comments_mean": figures.comments_mean,
+        "posts_per_week": figures.posts_per_week,
+        "first_post": when(figures.first_post_s),
+        "last_post": when(figures.last_post_s),
+    }
+
+
 def profile_event(row: Any, labels: Sequence[str], batch_id: int) -> dict[str, Any]:
     """One profile row of the state stage -> a profile.schema.json event."""
-    return {
+    event = {
         "schema": SCHEMA_VERSION,
         "influencer": row.influencer,
         "category": row.category,
@@ -30,7 +50,11 @@ def profile_event(row: Any, labels: Sequence[str], batch_id: int) -> dict[str, A
         "event_time": iso_time(row.event_time),
         "processing_time": iso_time(row.processing_time),
         "batch_id": int(batch_id),
+        "engagement": engagement_of(row.engagement),
     }
+    if len(row.text_vector):
+        event["text_vector"] = float32_list(row.text_vector)
+    return event
 
 
 class ProfilesSink(Sink):

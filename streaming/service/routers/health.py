@@ -20,6 +20,7 @@ def health_of(services: ServicesDep) -> Health:
         status = "starting"
     else:
         status = "ok"
+    serving, held_back = services.store.serving()
     return Health(
         status=status,
         kafka_connected=connected,
@@ -28,6 +29,8 @@ def health_of(services: ServicesDep) -> Health:
         index_vectors=services.store.index_size(),
         model_version=getattr(services.model, "version", None),
         model_calibrated=getattr(services.model, "calibrated", None),
+        serving_model_version=serving,
+        held_back=held_back,
         last_error=materialiser.last_error if materialiser is not None else None,
     )
 

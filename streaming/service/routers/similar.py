@@ -1,4 +1,8 @@
-"""POST /api/similar: influencers similar to a set of posts sent in the request.
+"""POST /api/similar: influencers similar to a set of posts sent in the request, or to a roster.
+
+A roster body (``{"roster": [names]}``) ranks the served influencers by similarity to the roster as
+a whole (streaming.service.store.ProfileStore.roster), members excluded; it needs no model. Either
+takes the filters of the lists in the body.
 
 The posts go through the same model as the streaming job: encode -> post step -> attention pool
 -> classify, and the pooled embedding is searched among the influencers profiled by that model.
@@ -17,12 +21,27 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import Response
 
 from streaming.config import ScoutSettings
-from streaming.service.deps import ModelDep, StoreDep
+from streaming.service.deps import ServicesDep, get_model
+from streaming.service.export import (
+    CSV_RESPONSE,
+    SCORED_COLUMNS,
+    Format,
+    csv_response,
+    format_param,
+    wants_csv,
+)
+from streaming.service.filters import Filters
 from streaming.service.limits import ClientBuckets, retry_after
 from streaming.service.problems import responses
-from streaming.service.schemas import ImageError, PostsResult, posts_query_model
+from streaming.service.schemas import (
+    ImageError,
+    PostsResult,
+    RosterResult,
+    posts_query_model,
+)
 from streaming.service.views import default_k, similar_item
 
 log = logging.getLogger(__name__)
@@ -75,20 +94,42 @@ def build_router(settings: ScoutSettings) -> APIRouter:
 
     @router.post(
         "/similar",
-        response_model=PostsResult,
+        response_model=PostsResult | RosterResult,
         dependencies=[Depends(rate_limiter(buckets))],
-        responses=responses(400, 413, 422, 429, 503, described={503: "no model is loaded"}),
+        responses=responses(
+            400,
+            404,
+            413,
+            422,
+            429,
+            503,
+            described={404: "no member of the roster is served", 503: "no model is loaded (posts)"},
+        )
+        | CSV_RESPONSE,  # fmt: skip
     )
     def similar_to_posts(
+        request: Request,
         query: Annotated[PostsQuery, Body()],
-        model: ModelDep,
-        store: StoreDep,
-    ) -> PostsResult:
-        """Pool the posts with the model's attention, classify them, and find the k nearest influencers."""
+        services: ServicesDep,
+        format: Annotated[Format, Depends(format_param)],
+    ) -> PostsResult | RosterResult | Response:
+        """Posts: pool them with the model's attention, classify them, and find the k nearest
+        influencers. Roster: the k influencers nearest to the roster as a whole, members excluded."""
         from training.encoders.text import post_text
         from training.interface import PostInput
 
+        store = services.store
         k = default_k(service) if query.k is None else query.k
+        where = Filters(query.category, query.followers_min, query.followers_max, query.engagement_min,
+                        query.posts_min)  # fmt: skip
+        if query.roster is not None:
+            result = roster_lookalikes(query.roster, k, where, store)
+            return (
+                csv_response(result.similar, SCORED_COLUMNS, "lookalikes")
+                if wants_csv(request, format)
+                else result
+            )
+        model = get_model(services)
         posted = [
             None if post.image_b64 is None else base64.b64decode(post.image_b64, validate=True)
             for post in query.posts  # the schema's pattern admits only valid base64
@@ -105,16 +146,32 @@ def build_router(settings: ScoutSettings) -> APIRouter:
             probabilities = model.classify(embedding[None, :], np.array([len(inputs)]))[0]  # (C,)
         weights = np.exp(step.scores - step.scores.max())
         weights = weights / weights.sum()
-        hits = store.search(embedding, model.version, k)
+        hits = store.search(embedding, model.version, k, where)
         best = int(np.argmax(probabilities))
         ranked = sorted(zip(model.labels, probabilities, strict=True), key=lambda item: -item[1])
+        similar = [similar_item(profile, score, store.figures(profile)) for profile, score in hits]
+        if wants_csv(request, format):
+            return csv_response(similar, SCORED_COLUMNS, "similar")
         return PostsResult(
             model_version=model.version,
             category=model.labels[best],
             probabilities={label: float(p) for label, p in ranked},
             post_weights=[float(w) for w in weights],
-            similar=[similar_item(profile, score) for profile, score in hits],
+            similar=similar,
             image_errors=image_errors,
         )
 
     return router
+
+
+def roster_lookalikes(roster: list[str], k: int, where: Filters, store: Any) -> RosterResult:
+    missing, hits = store.roster(roster, k, where)
+    found = [name for name in dict.fromkeys(roster) if name not in missing]
+    if not found:
+        raise HTTPException(404, f"no member of the roster {roster[:5]!r} has a served profile")
+    return RosterResult(
+        model_version=store.serving_version,
+        roster=found,
+        missing=missing,
+        similar=[similar_item(profile, score, store.figures(profile)) for profile, score in hits],
+    )

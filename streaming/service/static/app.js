@@ -1,4 +1,6 @@
 // Influencer Scout web page: search, one influencer's profile, similar influencers, live feed.
+// The discovery tools (topic search, filters, roster lookalikes, CSV, history chart) are in
+// discover.js, loaded first.
 // Plain browser JavaScript over the service's JSON API; text is always set with textContent.
 //
 // API token: a service with service.api_token wants `Authorization: Bearer TOKEN` on every call
@@ -71,18 +73,6 @@ async function getJSON(url) {
 
 // ---- search --------------------------------------------------------------------------------
 
-function searchUrl(offset) {
-  const params = new URLSearchParams({
-    q: $("search").value.trim(),
-    sort: $("sort").value,
-    order: $("sort").value === "name" ? "asc" : "desc",
-    offset: String(offset),
-    limit: String(PAGE_SIZE),
-  });
-  if ($("category").value) params.set("category", $("category").value);
-  return `/api/influencers?${params}`;
-}
-
 // A profile's confidence, said to be calibrated only when the model that wrote it is the service's
 // own and its folder holds a post-count calibration (the job then tempers it by the post count).
 function confidenceText(profile) {
@@ -92,20 +82,33 @@ function confidenceText(profile) {
 
 async function search(append) {
   state.offset = append ? state.offset + PAGE_SIZE : 0;
-  const page = await getJSON(searchUrl(state.offset));
+  const request = listRequest(state.offset, PAGE_SIZE);
+  const response = await apiFetch(request.url, { ...request.options,
+    headers: { Accept: "application/json", ...(request.options.headers || {}) } });
+  let answer;
+  try { answer = await response.json(); } catch (_) { answer = { detail: response.statusText }; }
   const list = $("results");
   if (!append) list.replaceChildren();
-  for (const item of page.items) {
+  if (!response.ok) {
+    $("result-count").textContent = answer.detail || response.statusText;
+    $("more").hidden = true;
+    return;
+  }
+  const { items, total, paged, note } = listItems(answer);
+  for (const item of items) {
     const li = el("li");
     li.dataset.influencer = item.influencer;
-    li.append(el("span", "name", item.influencer), el("span", "badge", item.category));
-    li.append(el("span", "detail", `${confidenceText(item)} · ${item.post_count} posts`));
+    li.append(rosterBox(item.influencer), el("span", "name", item.influencer), el("span", "badge", item.category));
+    const score = item.score !== undefined ? `match ${item.score.toFixed(3)} · ` : "";
+    li.append(el("span", "detail", `${score}${confidenceText(item)} · ${item.post_count} posts`));
+    const reach = reachText(item);
+    if (reach) li.append(el("span", "detail reach", reach));
     li.addEventListener("click", () => openInfluencer(item.influencer));
     if (item.influencer === state.selected) li.classList.add("selected");
     list.append(li);
   }
-  $("result-count").textContent = `${page.total} influencer${page.total === 1 ? "" : "s"}`;
-  $("more").hidden = state.offset + page.items.length >= page.total;
+  $("result-count").textContent = `${total} influencer${total === 1 ? "" : "s"}${note}`;
+  $("more").hidden = !paged || state.offset + items.length >= total;
 }
 
 async function loadCategories() {
@@ -203,21 +206,24 @@ async function openInfluencer(name, fromHash) {
   $("profile-view").hidden = false;
   $("profile-name").textContent = name;
   try {
-    const [profile, similar] = await Promise.all([
+    const [profile, similar, history] = await Promise.all([
       getJSON(`/api/influencers/${encodeURIComponent(name)}`),
       getJSON(`/api/influencers/${encodeURIComponent(name)}/similar?k=${SIMILAR_K}`),
+      getJSON(`/api/influencers/${encodeURIComponent(name)}/history`),
     ]);
     if (state.selected !== name) return; // another one was opened meanwhile
     $("profile-category").textContent = profile.category;
     $("profile-meta").textContent = `${confidenceText(profile)} · ${profile.post_count} posts · ` +
       `updated ${new Date(profile.updated).toLocaleString()} · model ${profile.model_version}`;
+    $("profile-reach").textContent = reachText(profile);
     renderBars(profile.probabilities, profile.category);
+    renderHistory(history);
     renderPosts(profile.top_posts);
     renderSimilar(similar);
   } catch (error) {
     $("profile-category").textContent = "";
     $("profile-meta").textContent = error.message;
-    for (const id of ["probabilities", "top-posts", "similar"]) $(id).replaceChildren();
+    for (const id of ["probabilities", "top-posts", "similar", "history"]) $(id).replaceChildren();
   }
 }
 
@@ -314,7 +320,8 @@ async function refreshStatus() {
   try {
     const health = await getJSON("/health");
     state.calibratedModel = health.model_calibrated ? health.model_version : null;
-    $("status").textContent = `${health.status} · ${health.profiles} profiles`;
+    const model = health.serving_model_version ? ` · model ${health.serving_model_version}` : "";
+    $("status").textContent = `${health.status} · ${health.profiles - health.held_back} profiles${model}`;
     $("status").className = `status ${health.status}`;
   } catch (error) {
     $("status").textContent = "service unreachable";
@@ -333,6 +340,22 @@ function start() {
   });
   $("category").addEventListener("change", () => search(false));
   $("sort").addEventListener("change", () => search(false));
+  $("mode").addEventListener("change", () => {
+    discovery.view = $("mode").value;
+    $("search").placeholder = discovery.view === "topic" ? "What their posts are about…" : "Name starts with…";
+    search(false);
+  });
+  for (const id of ["followers-min", "followers-max", "engagement-min", "posts-min"]) {
+    $(id).addEventListener("change", () => search(false));
+  }
+  $("lookalikes").addEventListener("click", () => { discovery.view = "roster"; search(false); });
+  $("roster-clear").addEventListener("click", () => {
+    discovery.roster.clear();
+    discovery.view = $("mode").value;
+    showRoster();
+    search(false);
+  });
+  $("export").addEventListener("click", downloadCSV);
   $("more").addEventListener("click", () => search(true));
   window.addEventListener("hashchange", routeFromHash);
   connectFeed();

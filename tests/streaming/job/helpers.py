@@ -135,16 +135,26 @@ def image_bytes(event: dict[str, Any]) -> bytes:
 def batch_profile(model: Any, posts: list[dict[str, Any]], tau_seconds: float | None = None) -> np.ndarray:
     """The reference: embed all of one influencer's posts at once and pool them in one softmax.
     Returns (H,) float64 embedding."""
+    return batch_pooled(model, posts, tau_seconds)[0]
+
+
+def batch_pooled(
+    model: Any, posts: list[dict[str, Any]], tau_seconds: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding (H,), pooled text vector (T,)), both float64, from one softmax over all posts."""
     from datetime import datetime
 
     from streaming.state.online_softmax import recompute
+    from streaming.text_space import text_block, text_dim
     from training.encoders.text import post_text
     from training.interface import PostInput
 
     inputs = [PostInput(post_text(p["caption"], p["hashtags"], p["usertags"]), image_bytes(p)) for p in posts]
-    step = model.post_step(model.encode(inputs))
+    features = model.encode(inputs)
+    step = model.post_step(features)
     ts = np.array([datetime.fromisoformat(p["ts"]).timestamp() for p in posts])
-    return recompute(step.scores, step.h, ts, tau_seconds)
+    text = text_block(features, text_dim(model))
+    return recompute(step.scores, step.h, ts, tau_seconds), recompute(step.scores, text, ts, tau_seconds)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,12 @@ def test_embedder_matches_the_model_and_names_bad_images(random_model, tiny_worl
     assert list(out["embed_reason"]) == [None, "image_undecodable", "image_unreadable", None]
     model = load_model(random_model, "cpu")
     text = post_text(event["caption"], event["hashtags"], event["usertags"])
-    step = model.post_step(model.encode([PostInput(text, image_bytes(event))]))
+    features = model.encode([PostInput(text, image_bytes(event))])
+    step = model.post_step(features)
     np.testing.assert_allclose(out["h"][0], step.h[0], rtol=1e-5, atol=1e-6)
+    assert out["text"].shape == (rows, 384)  # the text block of the features, pooled by the state
+    np.testing.assert_allclose(out["text"][0], features[0, -384:], rtol=1e-5, atol=1e-6)
+    assert not out["text"][3].any()
     np.testing.assert_allclose(out["score"][0], step.scores[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["post_probs"][0], step.post_probs[0], rtol=1e-5, atol=1e-6)
     assert not out["h"][3].any() and out["score"][3] == 0  # rejected before: not embedded

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 
 from streaming.events import load_schema
 from tests.streaming.job.helpers import (
+    batch_pooled,
     batch_profile,
     latest_by_influencer,
     produce,
@@ -28,9 +29,19 @@ def _assert_equal_to_batch(profiles: dict, world_posts: dict, model_dir, tau_sec
     model = load_model(model_dir, "cpu")
     worst = 0.0
     for influencer, posts in world_posts.items():
-        expected = batch_profile(model, posts, tau_seconds)  # (H,) float64
+        expected, text = batch_pooled(model, posts, tau_seconds)  # (H,), (T,) float64
         profile = profiles[influencer]
         worst = max(worst, float(np.abs(np.array(profile["embedding"]) - expected).max()))
+        # the pooled text vector, at float32 precision on the wire
+        np.testing.assert_allclose(profile["text_vector"], text, rtol=1e-5, atol=1e-6, err_msg=influencer)
+        engagement = profile["engagement"]
+        likes = [p["likes"] for p in posts if p.get("likes") is not None]
+        comments = [p["comments"] for p in posts if p.get("comments") is not None]
+        assert engagement["likes_mean"] == (pytest.approx(np.mean(likes), rel=1e-12) if likes else None)
+        assert engagement["comments_mean"] == (
+            pytest.approx(np.mean(comments), rel=1e-12) if comments else None
+        )
+        assert engagement["last_post"] == max(p["ts"] for p in posts), influencer
         assert profile["post_count"] == len(posts), influencer
         probs = model.classify(expected[None, :].astype(np.float32))[0]  # (C,)
         assert profile["category"] == model.labels[int(np.argmax(probs))], influencer

@@ -24,6 +24,9 @@ def _batch(rng: np.random.Generator, influencers: list[str], posts: int, first: 
         "caption": [f"caption {first + i}" for i in range(posts)],
         "image_uri": [f"file:///img/{first + i}.jpg" for i in range(posts)],
         "h": list(rng.normal(0, 1, (posts, dim)).astype(np.float32)),
+        "text": list(rng.normal(0, 1, (posts, 384)).astype(np.float32)),
+        "likes": pd.array(np.where(rng.random(posts) < 0.1, None, rng.integers(0, 900, posts)), "Int64"),
+        "comments": rng.integers(0, 40, posts),
         "score": rng.normal(0, 3, posts).astype(np.float32),
         "source_partition": rng.integers(0, 2, posts),
         "source_offset": np.arange(first, first + posts),
@@ -33,8 +36,13 @@ def _batch(rng: np.random.Generator, influencers: list[str], posts: int, first: 
 
 @pytest.mark.parametrize("tau", [None, 90 * 86400.0])
 def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_model, tmp_path, tau) -> None:
+    from jsonschema import Draft202012Validator
+
+    from streaming.events import load_schema
+    from streaming.job.sinks.profiles import profile_event
     from training.model_dir import load_model
 
+    schema = Draft202012Validator(load_schema("profile"))
     model = load_model(random_model, "cpu")
     rng = np.random.default_rng(2)
     influencers = [f"inf_{i:04d}" for i in range(800)]
@@ -59,6 +67,13 @@ def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_mode
             expected = recompute(posts["score"].to_numpy(), np.stack(posts["h"].to_numpy()), ts, tau)
             np.testing.assert_allclose(row.embedding, expected, rtol=0, atol=1e-9)
             assert row.post_count == len(posts)
+            text = recompute(posts["score"].to_numpy(), np.stack(posts["text"].to_numpy()), ts, tau)
+            np.testing.assert_allclose(row.text_vector, text, rtol=0, atol=1e-9)
+            likes = posts["likes"].dropna().astype(float)
+            want = likes.mean() if len(likes) else None  # none of its posts said: no mean
+            assert row.engagement.likes_mean == (pytest.approx(want, rel=1e-12) if want is not None else None)
+            assert row.engagement.comments_mean == pytest.approx(posts["comments"].mean(), rel=1e-12)
+            assert row.engagement.last_post_s == pytest.approx(ts.max(), abs=1e-6)
             probs = model.classify(expected[None, :].astype(np.float32))[0]
             assert row.category == model.labels[int(np.argmax(probs))]
             assert row.previous_category == last_category.get(row.influencer)
@@ -69,6 +84,10 @@ def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_mode
             best = posts["post_id"].to_numpy()[np.argsort(-adjusted, kind="stable")[:3]]
             assert [p["post_id"] for p in row.top_posts] == best.tolist()
             last_category[row.influencer] = row.category
+        for row in profiles.head(20).itertuples(index=False):  # what the profiles sink writes
+            event = profile_event(row, model.labels, batch_id)
+            assert not list(schema.iter_errors(event)), next(iter(schema.iter_errors(event)), None)
+            assert len(event["text_vector"]) == 384 and event["engagement"]["posts_per_week"] > 0
     assert stage.store.size == len(last_category)
 
 

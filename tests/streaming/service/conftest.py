@@ -101,3 +101,33 @@ def tiny_model(tiny_model_dir: Path) -> Any:
     from training.model_dir import load_model
 
     return load_model(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def world_profiles(tiny_model: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A generated world of 90 influencers, the tiny model's encoders and a profiler fitted to the
+    world, profiled in-process (world_profiles.py)."""
+    from tests.streaming.service.world_profiles import build_world_profiles
+
+    return build_world_profiles(
+        tmp_path_factory.mktemp("world") / "w", tiny_model, tmp_path_factory.mktemp("state")
+    )
+
+
+@pytest.fixture
+def world_client(api_settings: ScoutSettings, world_profiles: Any) -> Iterator[Any]:
+    """A client over the world's profiles and followers, with the world's model for search."""
+    from fastapi.testclient import TestClient
+
+    from streaming.service.app import create_app
+
+    store = new_store()
+    for event in world_profiles.events:
+        store.put(profile_from_event(event))
+    for name, count in world_profiles.followers.items():
+        store.set_followers(name, count)
+    settings = api_settings.model_copy(
+        update={"service": api_settings.service.model_copy(update={"max_k": 50, "page_size_max": 200})}
+    )
+    with TestClient(create_app(settings, model=world_profiles.model, store=store)) as test_client:
+        yield test_client

@@ -45,6 +45,8 @@ def profile_event(
     top_posts: list[dict[str, Any]] | None = None,
     batch_id: int = 0,
     processing_time: datetime = T0,
+    text_vector: np.ndarray | None = None,
+    engagement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A profile event as the job writes it; asserted valid against profile.schema.json."""
     others = [label for label in LABELS if label != category]
@@ -73,6 +75,10 @@ def profile_event(
         "processing_time": iso(processing_time),
         "batch_id": batch_id,
     }
+    if text_vector is not None:
+        event["text_vector"] = [float(x) for x in text_vector]
+    if engagement is not None:
+        event["engagement"] = engagement
     errors = list(Draft202012Validator(load_schema("profile")).iter_errors(event))
     assert not errors, f"fixture event violates the profile schema: {errors[0].message}"
     return event

@@ -2,12 +2,16 @@
 
 Ten influencers in four categories with captions and generated post images; embeddings cluster by
 category. ``move_events`` is wander.ines drifting from travel to food: a new profile plus the
-reclassification the job would publish.
+reclassification the job would publish. With a ``Showcase`` carrying a model version and a text
+encoder, the profiles also carry text vectors (the mean of their captions' encodings) and
+engagement figures, and ``followers`` gives each influencer's count: what the discovery tools read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +108,30 @@ _DIRECTIONS = {c: np.random.default_rng(i).standard_normal(DIM) for i, c in enum
 Record = tuple[bytes, bytes]
 
 
+@dataclass(frozen=True)
+class Showcase:
+    model_version: str = MODEL_VERSION
+    encode: Callable[[Sequence[str]], np.ndarray] | None = None  # texts -> (n, T), the model's text encoder
+
+    def extras(self, n: int, captions: Sequence[str]) -> dict[str, Any]:
+        if self.encode is None:
+            return {}
+        text = np.asarray(self.encode(list(captions)), dtype=np.float64).mean(axis=0)
+        likes = 300.0 + 150 * n
+        engagement = {"likes_mean": likes, "comments_mean": likes / 20, "posts_per_week": 2.0 + n % 3,
+                      "first_post": iso(T0 - timedelta(days=200)), "last_post": iso(T0)}  # fmt: skip
+        return {"text_vector": text, "engagement": engagement}
+
+
+def followers(showcase_names: Sequence[str] = tuple(SHOWCASE)) -> list[Record]:
+    """Followers events: 10,000 for the first influencer, 5,000 more for each next one."""
+    events = [
+        {"schema": 1, "influencer": name, "followers": 10_000 + 5_000 * n}
+        for n, name in enumerate(showcase_names)
+    ]
+    return [(e["influencer"].encode(), json.dumps(e).encode()) for e in events]
+
+
 def post_image(path: Path, category: str, seed: int) -> None:
     """A 160 px JPEG in the category's colours (overlapping discs on a dark ground)."""
     rng = np.random.default_rng(seed)
@@ -151,7 +179,7 @@ def record(event: dict[str, Any]) -> Record:
     return event["influencer"].encode(), json.dumps(event).encode()
 
 
-def showcase_profiles(image_root: Path) -> list[Record]:
+def showcase_profiles(image_root: Path, showcase: Showcase = Showcase()) -> list[Record]:
     rng = np.random.default_rng(3)
     records = []
     for n, (name, (category, captions)) in enumerate(SHOWCASE.items()):
@@ -161,15 +189,24 @@ def showcase_profiles(image_root: Path) -> list[Record]:
             _DIRECTIONS[category] + 0.35 * rng.standard_normal(DIM),
             confidence=0.62 + 0.03 * (n % 5),
             post_count=40 + 7 * n,
-            model_version=MODEL_VERSION,
+            model_version=showcase.model_version,
             top_posts=_posts(image_root, name, [(category, c) for c in captions], seed=n),
             processing_time=T0 + timedelta(minutes=n),
+            **showcase.extras(n, captions),
         )
         records.append(record(_with_probabilities(event, rng)))
     return records
 
 
-def reclassified(name: str, previous: str, category: str, minutes: int, batch_id: int) -> Record:
+def reclassified(
+    name: str,
+    previous: str,
+    category: str,
+    minutes: int,
+    batch_id: int,
+    model_version: str = MODEL_VERSION,
+    post_count: int = 50,
+) -> Record:
     when = iso(T0 + timedelta(minutes=minutes))
     return record(
         {
@@ -178,9 +215,9 @@ def reclassified(name: str, previous: str, category: str, minutes: int, batch_id
             "previous_category": previous,
             "category": category,
             "probabilities": {category: 0.58, previous: 0.31},
-            "post_count": 50,
+            "post_count": post_count,
             "trigger_posts": [f"{name}-new"],
-            "model_version": MODEL_VERSION,
+            "model_version": model_version,
             "event_time": when,
             "processing_time": when,
             "batch_id": batch_id,
@@ -188,15 +225,15 @@ def reclassified(name: str, previous: str, category: str, minutes: int, batch_id
     )
 
 
-def backlog_reclassifications() -> list[Record]:
+def backlog_reclassifications(model_version: str = MODEL_VERSION) -> list[Record]:
     """Earlier category changes, sent to a page when it opens."""
     return [
-        reclassified("coach.ben", "food", "fitness", 20, 2),
-        reclassified("luca_eats", "travel", "food", 35, 3),
+        reclassified("coach.ben", "food", "fitness", 20, 2, model_version),
+        reclassified("luca_eats", "travel", "food", 35, 3, model_version),
     ]
 
 
-def move_events(image_root: Path) -> tuple[Record, Record]:
+def move_events(image_root: Path, showcase: Showcase = Showcase()) -> tuple[Record, Record]:
     """(profile, reclassification) of wander.ines, now posting mostly about food."""
     items = [
         ("food", "Learning to make msemen in a Fez kitchen"),
@@ -211,9 +248,10 @@ def move_events(image_root: Path) -> tuple[Record, Record]:
         confidence=0.64,
         post_count=75,
         batch_id=5,
-        model_version=MODEL_VERSION,
+        model_version=showcase.model_version,
         top_posts=_posts(image_root, MOVER, items, seed=99),
         processing_time=T0 + timedelta(hours=1),
+        **showcase.extras(4, [caption for _, caption in items]),
     )
     event = _with_probabilities(event, np.random.default_rng(5), runner_up=("travel", 0.22))
-    return record(event), reclassified(MOVER, "travel", "food", 60, 5)
+    return record(event), reclassified(MOVER, "travel", "food", 60, 5, showcase.model_version, 75)

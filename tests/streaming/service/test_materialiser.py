@@ -79,6 +79,10 @@ def test_catches_up_then_follows_live(scout_settings: Callable[..., Any]) -> Non
         topics.reclassified,
         [record(reclassified(name, "food", "travel", i)) for i, name in enumerate(["x", "y", "z"])],
     )
+    followers = [
+        {"schema": 1, "influencer": name, "followers": n} for name, n in (("ann", 10), ("ann", 1000))
+    ]
+    produce(bootstrap, topics.followers, [*map(record, followers), (b"bob", b'{"schema": 1}')])
 
     with TestClient(create_app(settings)) as client:
         materialiser = client.app.state.services.materialiser
@@ -95,6 +99,8 @@ def test_catches_up_then_follows_live(scout_settings: Callable[..., Any]) -> Non
         rejected = "scout_service_rejected_events_total"
         assert sample(client, rejected, 'reason="bad_json",stream="profiles"') == 1
         assert sample(client, rejected, 'reason="schema",stream="profiles"') == 1
+        assert sample(client, rejected, 'reason="schema",stream="followers"') == 1
+        assert ann["followers"] == 1000  # the latest count of the key, joined when caught up
         backlog = wait_for(lambda: client.app.state.services.feed.recent(), what="feed backlog")
         assert [event.data["influencer"] for event in backlog] == ["y", "z"]
 
@@ -108,6 +114,11 @@ def test_catches_up_then_follows_live(scout_settings: Callable[..., Any]) -> Non
             what="live reclassification",
         )
         assert feed[0].data["category"] == "fitness"
+        history = client.get("/api/influencers/ann/history").json()
+        assert [p["post_count"] for p in history["points"]] == [7, 12] or history["points"][-1][
+            "post_count"
+        ] == 12
+        assert [(c["previous_category"], c["category"]) for c in history["changes"]] == [("food", "fitness")]
         wait_for(
             lambda: sample(client, "scout_service_consumer_lag_records", 'stream="profiles"') == 0,
             what="zero lag",

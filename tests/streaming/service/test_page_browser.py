@@ -1,6 +1,8 @@
 """The web page in headless Chromium against `scout serve` reading profiles from the real broker:
-search, open an influencer, follow a similar one, and see a reclassification arrive live. The
-service has an API token: the page is opened as /#token=TOKEN and must send it on every call.
+search by words, filter by followers, ask for lookalikes of a roster and download them as CSV,
+search by name, open an influencer (its history chart), follow a similar one, and see a
+reclassification arrive live. The service has an API token: the page is opened as /#token=TOKEN
+and must send it on every call. It serves the tiny model (its text encoder answers the word search).
 
 Screenshots go to artifacts/screenshots/. Uses Debian's /usr/bin/chromium through Playwright's
 Python package (no browser download); skipped when either is missing.
@@ -24,7 +26,9 @@ from tests.streaming.service.serving import ScoutServe, toml_config
 from tests.streaming.service.showcase import (
     MOVER,
     SHOWCASE,
+    Showcase,
     backlog_reclassifications,
+    followers,
     move_events,
     showcase_profiles,
 )
@@ -62,25 +66,37 @@ def wait_for_category(served: ScoutServe, name: str, category: str, timeout_s: f
 
 @pytest.fixture
 def served(
-    scout_settings: Callable[..., Any], free_port: Callable[[], int], tmp_path: Path
-) -> Iterator[tuple[ScoutServe, Any, Path]]:
-    """`scout serve` in its own process over per-test topics filled with the showcase profiles."""
+    scout_settings: Callable[..., Any],
+    free_port: Callable[[], int],
+    tmp_path: Path,
+    tiny_model: Any,
+    tiny_model_dir: Path,
+) -> Iterator[tuple[ScoutServe, Any, Path, Showcase]]:
+    """`scout serve` in its own process, with the tiny model, over per-test topics filled with the
+    showcase profiles (text vectors from the tiny model's text encoder) and their followers."""
     settings = scout_settings(unique=True)
     image_root = tmp_path / "images"
     image_root.mkdir()
-    produce(settings.kafka.bootstrap_servers, settings.kafka.topics.profiles, showcase_profiles(image_root))
-    produce(settings.kafka.bootstrap_servers, settings.kafka.topics.reclassified, backlog_reclassifications())
+    text_encoder, _ = tiny_model.encoders()
+    showcase = Showcase(model_version=tiny_model.version, encode=text_encoder.encode)
+    bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
+    produce(bootstrap, topics.profiles, showcase_profiles(image_root, showcase))
+    produce(bootstrap, topics.reclassified, backlog_reclassifications(tiny_model.version))
+    produce(bootstrap, topics.followers, followers())
     port = free_port()
     config = tmp_path / "scout.toml"
-    config.write_text(toml_config(settings, port, {"api_token": TOKEN}, {"image_roots": [str(image_root)]}))
+    job = {"image_roots": [str(image_root)], "model_dir": str(tiny_model_dir), "device": "cpu"}
+    config.write_text(toml_config(settings, port, {"api_token": TOKEN, "load_model": True}, job))
     with ScoutServe(config, port, tmp_path / "serve.log", token=TOKEN) as service:
-        yield service, settings, image_root
+        yield service, settings, image_root, showcase
 
 
-def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe, Any, Path]) -> None:
+def test_search_open_similar_and_live_reclassification(
+    served: tuple[ScoutServe, Any, Path, Showcase],
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    service, settings, image_root = served
+    service, settings, image_root, showcase = served
     url = service.url
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.kafka.topics
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -89,11 +105,15 @@ def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe,
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 960})
+            page = browser.new_page(viewport={"width": 1440, "height": 960}, accept_downloads=True)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(f"{url}/#token={TOKEN}")
             expect(page.locator("#results li")).to_have_count(len(SHOWCASE))
             expect(page.locator("#status")).to_contain_text("ok")
+            expect(page.locator("#result-count")).to_contain_text(f"model {showcase.model_version}")
             assert TOKEN not in page.url  # kept for the tab, off the address bar
+            discover(page, expect)
 
             page.fill("#search", "wan")
             expect(page.locator("#results li")).to_have_count(1)
@@ -112,6 +132,7 @@ def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe,
             expect(page.locator("#top-posts figure")).to_have_count(3)
             expect(page.locator("#top-posts p").first).to_have_text("Lost in the blue streets of Chefchaouen")
             page.wait_for_function(IMAGES_LOADED)
+            expect(page.locator("#history polyline")).to_have_count(1)  # its history chart
             cards = page.locator("#similar .card")
             expect(cards).to_have_count(8)
             first_two = [cards.nth(i).get_attribute("data-influencer") for i in range(2)]
@@ -126,7 +147,7 @@ def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe,
             expect(page.locator("#feed li")).to_have_count(2)  # the backlog, newest first
             expect(page.locator("#feed li").first).to_contain_text("luca_eats")
             # wander.ines turns out to post mostly about food: profile update plus reclassification.
-            profile, change = move_events(image_root)
+            profile, change = move_events(image_root, showcase)
             produce(bootstrap, topics.profiles, [profile])  # the job's order: profiles, then changes
             wait_for_category(service, MOVER, "food")
             produce(bootstrap, topics.reclassified, [change])
@@ -137,6 +158,7 @@ def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe,
             expect(page.locator("#feed li").first).to_have_attribute("data-influencer", MOVER)
             item.click()
             expect(page.locator("#profile-category")).to_have_text("food", timeout=15_000)
+            expect(page.locator("#history line.change")).to_have_count(1)  # travel -> food, on the chart
             # The list under the travel filter is refreshed: wander.ines left it.
             expect(page.locator("#results li")).to_have_count(2)
             page.wait_for_function(IMAGES_LOADED)
@@ -150,5 +172,44 @@ def test_search_open_similar_and_live_reclassification(served: tuple[ScoutServe,
             expect(asked.locator("#results li")).to_have_count(len(SHOWCASE))
             expect(asked.locator("#feed-state")).to_have_text("live")
             assert len(prompts) == 1 and "API token" in prompts[0]
+            assert not errors, errors  # no JavaScript error on the way
         finally:
             browser.close()
+
+
+FOOD = ("anna.bakes", "luca_eats", "the.spice.table")
+
+
+def names_shown(page: Any) -> list[str]:
+    return page.eval_on_selector_all("#results li", "items => items.map(i => i.dataset.influencer)")
+
+
+def discover(page: Any, expect: Any) -> None:
+    """A word search, a follower filter, lookalikes of a roster and their CSV; then back to names."""
+    page.select_option("#mode", "topic")
+    page.fill("#search", "sourdough pancakes tagliatelle curry")
+    expect(page.locator("#result-count")).to_contain_text("about “sourdough")
+    assert set(names_shown(page)[:3]) == set(FOOD), names_shown(page)  # what their posts are about
+    page.fill("#followers-min", "15000")
+    page.press("#followers-min", "Tab")  # committed: the list follows the filter
+    expect(page.locator("#results li")).to_have_count(len(SHOWCASE) - 1)
+    assert "anna.bakes" not in names_shown(page)  # 10,000 followers
+    page.fill("#followers-min", "")
+    page.press("#followers-min", "Tab")
+    expect(page.locator("#results li")).to_have_count(len(SHOWCASE))
+    for name in FOOD[1:]:
+        page.locator(f"#results li[data-influencer='{name}'] input.pick").check()
+    expect(page.locator("#roster-names")).to_have_text("luca_eats, the.spice.table")
+    page.click("#lookalikes")
+    expect(page.locator("#result-count")).to_contain_text("like luca_eats, the.spice.table")
+    shown = names_shown(page)
+    assert shown[0] == "anna.bakes" and not set(FOOD[1:]) & set(shown), shown
+    with page.expect_download() as download:
+        page.click("#export")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("influencer,score,category,confidence,post_count,followers")
+    assert [line.split(",")[0] for line in lines[1:]] == shown  # the list shown, as shown
+    page.click("#roster-clear")
+    page.select_option("#mode", "names")
+    page.fill("#search", "")
+    expect(page.locator("#results li")).to_have_count(len(SHOWCASE))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import numpy as np
 import pytest
 
 from streaming.errors import SimilarityIndexError
 from streaming.service.store import ProfileStore, RejectedEvent, decode_event, profile_from_event
-from tests.streaming.service.profiles import DIM, PER_CATEGORY, cluster_events, new_store, profile_event
+from tests.streaming.service.profiles import DIM, PER_CATEGORY, T0, cluster_events, new_store, profile_event
 
 
 def unit(i: int, dim: int = DIM) -> np.ndarray:
@@ -64,17 +65,24 @@ def test_similar_excludes_itself_and_ranks_by_cosine(filled_store: ProfileStore)
 
 
 def test_model_versions_are_never_compared() -> None:
+    later = T0 + timedelta(hours=1)
     store = new_store()
     store.put(profile_from_event(profile_event("old", "food", unit(0), model_version="v1")))
-    store.put(profile_from_event(profile_event("new", "food", unit(0), model_version="v2")))
+    store.put(
+        profile_from_event(profile_event("new", "food", unit(0), model_version="v2", processing_time=later))
+    )
     assert store.similar_to("new", 5) == []
-    assert [p.influencer for p, _ in store.search(unit(0).astype(np.float32), "v1", 5)] == ["old"]
+    # v2 is the newest profile's model: v1's influencer is held but not served
+    assert store.serving() == ("v2", 1) and store.get("old") is None
+    assert store.search(unit(0).astype(np.float32), "v1", 5) == []
     assert store.search(unit(0).astype(np.float32), "v3", 5) == []
     # Re-profiled by v2, "old" leaves v1's index (which disappears) and joins v2's.
-    store.put(profile_from_event(profile_event("old", "food", unit(0), model_version="v2")))
+    store.put(
+        profile_from_event(profile_event("old", "food", unit(0), model_version="v2", processing_time=later))
+    )
     assert store.search(unit(0).astype(np.float32), "v1", 5) == []
     assert [p.influencer for p, _ in store.similar_to("new", 5)] == ["old"]
-    assert store.index_size() == 2
+    assert store.index_size() == 2 and store.serving() == ("v2", 0)
 
 
 def test_remove_forgets_profile_and_vector(filled_store: ProfileStore) -> None:

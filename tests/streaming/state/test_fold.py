@@ -80,3 +80,42 @@ def test_fold_keeps_names_and_categories_and_needs_a_post_per_influencer() -> No
     assert folded.embeddings.shape == (2, DIM)
     with pytest.raises(AssertionError, match="at least one new post"):
         fold_batch(prior, _posts(rng, np.array([0, 0]), 10), None, top_k=2)
+
+
+@pytest.mark.parametrize("tau", [None, 20 * 86400.0])
+def test_pooled_text_vector_and_tally_equal_their_batch_recompute(tau: float | None) -> None:
+    """Three micro-batches over 50 influencers: the text sums share the weights of h, so S_text / Z
+    is the softmax over every post in the text space; the tally equals sums over every post."""
+    from dataclasses import replace
+
+    from streaming.state.engagement import engagement
+
+    rng = np.random.default_rng(11)
+    names = [f"inf{g:03d}" for g in range(50)]
+    text_dim = 24
+    states = StateBatch.new(names, DIM, text_dim)
+    seen = []
+    for first in (0, 400, 800):
+        segment = np.sort(np.r_[np.arange(len(names)), rng.integers(0, len(names), 350)])
+        posts = _posts(rng, segment, first)
+        b = segment.shape[0]
+        likes = rng.integers(0, 5000, b).astype(np.float64)
+        likes[rng.random(b) < 0.2] = np.nan  # some posts do not say
+        comments = rng.integers(0, 90, b).astype(np.float64)
+        posts = replace(posts, text=rng.normal(0, 1, (b, text_dim)).astype(np.float32), likes=likes,
+                        comments=comments)  # fmt: skip
+        folded = fold_batch(states, posts, tau, top_k=2)
+        states = folded.states
+        seen.append(posts)
+    for g in range(len(names)):
+        rows = [(p, np.flatnonzero(p.segment == g)) for p in seen]
+        scores, ts = (np.concatenate([getattr(p, f)[r] for p, r in rows]) for f in ("scores", "ts_seconds"))
+        text = np.concatenate([p.text[r] for p, r in rows])
+        np.testing.assert_allclose(folded.texts[g], recompute(scores, text, ts, tau), rtol=0, atol=1e-9)
+        likes, comments = (np.concatenate([getattr(p, f)[r] for p, r in rows]) for f in ("likes", "comments"))
+        got = engagement(int(states.n[g]), states.tally[g])
+        assert got.likes_mean == pytest.approx(np.nanmean(likes), rel=1e-12)
+        assert got.comments_mean == pytest.approx(comments.mean(), rel=1e-12)
+        weeks = max((ts.max() - ts.min()) / (7 * 86400), 1.0)
+        assert got.posts_per_week == pytest.approx(ts.size / weeks, rel=1e-12)
+        assert (got.first_post_s, got.last_post_s) == (ts.min(), ts.max())

@@ -49,3 +49,27 @@ def test_a_commit_replaces_states_and_moves_the_batch_id(tmp_path) -> None:
     assert store.last_batch_id == 1 and store.size == 3
     read = store.read(["b", "d"], dim=6)
     assert np.array_equal(read.s, again.s) and list(read.n) == list(again.n)
+
+
+def test_text_sums_and_tally_read_back_exactly_and_an_older_store_is_refused(tmp_path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from streaming.errors import StateStoreError
+
+    rng = np.random.default_rng(4)
+    written = _states(["a", "b"], seed=3)
+    written = written.replace(text=rng.normal(0, 1, (2, 5)), tally=rng.normal(0, 1, (2, 6)))
+    store = StateStore(tmp_path / "state.sqlite")
+    store.commit(0, written, added=2)
+    read = store.read(["b", "a"], dim=6, text_dim=5)
+    assert np.array_equal(read.text, written.text[::-1]) and np.array_equal(read.tally, written.tally[::-1])
+    store.close()
+
+    old = sqlite3.connect(tmp_path / "old.sqlite")
+    old.execute("CREATE TABLE influencer (name TEXT PRIMARY KEY, n INTEGER, m REAL, z REAL, s BLOB, "
+                "top TEXT, category TEXT)")  # fmt: skip
+    old.close()
+    with pytest.raises(StateStoreError, match="fresh spark.checkpoint_dir"):
+        StateStore(tmp_path / "old.sqlite")
