@@ -97,6 +97,11 @@ def train(
 
     if pooling not in ("attention", "mean"):
         raise typer.BadParameter("--pooling must be attention or mean (the two that serve incrementally)")
+    if image_backbone == AUTO_BACKBONE and image_finetune_blocks:
+        raise typer.BadParameter(
+            "--image-finetune-blocks tunes a pretrained tower: name it "
+            "(--image-backbone mobilenet_v2), not auto"
+        )
     if image_backbone == AUTO_BACKBONE:
         image_backbone = default_image_backbone(dataset)
         typer.echo(f"image backbone: {image_backbone} (auto)")

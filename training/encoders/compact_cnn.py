@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from training.encoders.post_task import fit_post_task
 from training.encoders.preprocess import HALF, Preprocess, normalize
 
 log = logging.getLogger(__name__)
@@ -105,35 +105,22 @@ def train_compact_cnn(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train.lr, total_steps=steps)
     all_images = torch.from_numpy(images)
     all_labels = torch.from_numpy(labels.astype(np.int64))
-    losses: list[float] = []
-    for epoch in range(train.epochs):
-        net.train()
-        order = torch.from_numpy(rng.permutation(len(images))[: train.max_images_per_epoch])
-        total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(
-            range(0, len(order), train.batch_size), desc=f"image CNN epoch {epoch + 1}", disable=not progress
-        )
-        for start in bar:
-            idx = order[start : start + train.batch_size]
-            x = normalize(all_images[idx].to(device), pre)  # (b, 3, S, S)
-            flip = torch.rand(x.shape[0], device=device) < 0.5
-            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-            y = all_labels[idx].to(device)
-            logits = net.logits(x)
-            loss = nn.functional.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            total += len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
-        losses.append(loss_sum / max(total, 1))
-        log.info(
-            "image CNN epoch %d: loss %.4f, post accuracy %.3f",
-            epoch + 1,
-            losses[-1],
-            correct / max(total, 1),
-        )
+
+    def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = normalize(all_images[idx].to(device), pre)  # (b, 3, S, S)
+        flip = torch.rand(x.shape[0], device=device) < 0.5
+        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+        return net.logits(x), all_labels[idx].to(device)
+
+    losses = fit_post_task(
+        name="image CNN",
+        epochs=train.epochs,
+        order=lambda: torch.from_numpy(rng.permutation(len(images))[: train.max_images_per_epoch]),
+        batch_size=train.batch_size,
+        forward=forward,
+        opt=opt,
+        train_mode=net.train,
+        sched=sched,
+        progress=progress,
+    )
     return net.eval().cpu(), losses

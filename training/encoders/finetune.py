@@ -25,6 +25,7 @@ from training.bags import InfluencerBags, post_rows
 from training.dataset.reader import InstagramDataset
 from training.encoders.features import FeatureCache, PostTable, decode_table_images, image_cache_key
 from training.encoders.image import ImageEncoder, ImageEncoderConfig, build_backbone, pretrained_state
+from training.encoders.post_task import fit_post_task
 from training.encoders.preprocess import Preprocess, normalize
 
 log = logging.getLogger(__name__)
@@ -121,36 +122,27 @@ def _train_top(
     opt = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
     x_all = torch.from_numpy(inputs)
     y_all = torch.from_numpy(labels.astype(np.int64))
-    losses: list[float] = []
-    for epoch in range(train.epochs):
+
+    def train_mode() -> None:
         top.train()
         for module in top.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.eval()
-        order = torch.from_numpy(rng.permutation(len(inputs)))
-        total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(
-            range(0, len(order), train.batch_size), desc=f"image tune epoch {epoch + 1}", disable=not progress
-        )
-        for start in bar:
-            idx = order[start : start + train.batch_size]
-            y = y_all[idx].to(device)
-            logits = head(top(x_all[idx].to(device)))
-            loss = nn.functional.cross_entropy(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += float(loss.detach()) * len(idx)
-            total += len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
-        losses.append(loss_sum / max(total, 1))
-        log.info(
-            "image tune epoch %d: loss %.4f, post accuracy %.3f",
-            epoch + 1,
-            losses[-1],
-            correct / max(total, 1),
-        )
+
+    def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = y_all[idx].to(device)
+        return head(top(x_all[idx].to(device))), y
+
+    losses = fit_post_task(
+        name="image tune",
+        epochs=train.epochs,
+        order=lambda: torch.from_numpy(rng.permutation(len(inputs))),
+        batch_size=train.batch_size,
+        forward=forward,
+        opt=opt,
+        train_mode=train_mode,
+        progress=progress,
+    )
     top.eval()
     return losses
 

@@ -128,7 +128,8 @@ def test_tuned_blocks_are_required_and_must_fit(tuned: Prepared) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--image-finetune-blocks", "2"], "not compact_cnn"),
+        (["--image-finetune-blocks", "2"], "not auto"),
+        (["--image-backbone", "compact_cnn", "--image-finetune-blocks", "2"], "not compact_cnn"),
         (["--image-backbone", "resnet18", "--image-finetune-blocks", "1"], "not resnet18"),
         (["--image-backbone", "mobilenet_v2", "--image-finetune-blocks", "19"], "between 1 and 18"),
         (["--image-backbone", "mobilenet_v2", "--image-finetune-blocks", "-1"], "between 1 and 18"),
