@@ -14,15 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from streaming.config import ServiceSettings
+from streaming.service import export
 from streaming.service.deps import ModelDep, StoreDep
-from streaming.service.export import (
-    CSV_RESPONSE,
-    SCORED_COLUMNS,
-    Format,
-    csv_response,
-    format_param,
-    wants_csv,
-)
 from streaming.service.params import FiltersDep
 from streaming.service.problems import responses
 from streaming.service.schemas import SearchResult
@@ -41,7 +34,7 @@ def build_router(service: ServiceSettings) -> APIRouter:
         response_model=SearchResult,
         responses={
             **responses(422, 503, described={503: "no model with a text encoder is loaded"}),
-            **CSV_RESPONSE,
+            **export.CSV_RESPONSE,
         },
     )
     def search(
@@ -49,7 +42,7 @@ def build_router(service: ServiceSettings) -> APIRouter:
         model: ModelDep,
         store: StoreDep,
         where: FiltersDep,
-        format: Format = Depends(format_param),
+        format: export.Format = Depends(export.format_param),
         q: str = Query(min_length=1, max_length=QUERY_MAX_CHARS, description="words, e.g. vegan sourdough"),
         k: int = Query(
             default_k(service), ge=1, le=service.max_k, description="how many, at most service.max_k"
@@ -64,8 +57,8 @@ def build_router(service: ServiceSettings) -> APIRouter:
             vector = encode_query(model, q)  # (T,)
         hits = store.search_text(vector, model.version, k, where)
         results = [similar_item(profile, score, store.figures(profile)) for profile, score in hits]
-        if wants_csv(request, format):
-            return csv_response(results, SCORED_COLUMNS, "search")
+        if export.wants_csv(request, format):
+            return export.csv_response(results, export.SCORED_COLUMNS, "search")
         return SearchResult(query=q, model_version=model.version, results=results)
 
     return router
