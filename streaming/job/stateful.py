@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -184,7 +184,7 @@ class StateStage:
             text_vector=list(folded.texts),
             engagement=[engagement(int(n), tally) for n, tally in zip(states.n, states.tally, strict=True)],
         ).frame()
-        return profiles, states.replace(category=tuple(category.tolist()))
+        return profiles, replace(states, category=tuple(category.tolist()))
 
     def commit(self, batch_id: int, step: FoldStep) -> float:
         """Write the batch's states with its id (after its outputs are durable); returns seconds."""

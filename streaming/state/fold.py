@@ -72,11 +72,6 @@ class StateBatch:
             ((),) * g, (None,) * g, np.zeros((g, text_dim)), empty_tally(g),
         )  # fmt: skip
 
-    def replace(self, **changes: object) -> StateBatch:
-        """A copy with some fields changed."""
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return StateBatch(**{**values, **changes})  # type: ignore[arg-type]
-
 
 @dataclass(frozen=True)
 class PostBatch:

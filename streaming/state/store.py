@@ -17,6 +17,7 @@ the tally existed is refused with what to do (its states cannot be completed wit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -100,7 +101,7 @@ class StateStore:
             batch.text[g] = np.frombuffer(text, dtype=np.float64)
             batch.tally[g] = np.frombuffer(tally, dtype=np.float64)
             top[g], category[g] = _top_from_json(top_text), last
-        return batch.replace(top=tuple(top), category=tuple(category))
+        return dataclasses.replace(batch, top=tuple(top), category=tuple(category))
 
     def commit(self, batch_id: int, states: StateBatch, added: int) -> None:
         """Write ``states`` and ``batch_id`` in one transaction; ``added`` of the states are new."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from streaming.state.fold import StateBatch
@@ -60,7 +62,7 @@ def test_text_sums_and_tally_read_back_exactly_and_an_older_store_is_refused(tmp
 
     rng = np.random.default_rng(4)
     written = _states(["a", "b"], seed=3)
-    written = written.replace(text=rng.normal(0, 1, (2, 5)), tally=rng.normal(0, 1, (2, 6)))
+    written = dataclasses.replace(written, text=rng.normal(0, 1, (2, 5)), tally=rng.normal(0, 1, (2, 6)))
     store = StateStore(tmp_path / "state.sqlite")
     store.commit(0, written, added=2)
     read = store.read(["b", "a"], dim=6, text_dim=5)
