@@ -127,7 +127,7 @@ def malformed_count(valid: int, share: float) -> int:
     return round(valid * share / (1.0 - share))
 
 
-def iter_interleave(valid: int, share: float, seed: int) -> Iterator[str | None]:
+def interleave(valid: int, share: float, seed: int) -> Iterator[str | None]:
     """The sequence of events to send: None for the next valid post, a kind for a malformed one.
 
     Deterministic by seed; exactly ``malformed_count(valid, share)`` malformed events, the kinds
@@ -140,10 +140,6 @@ def iter_interleave(valid: int, share: float, seed: int) -> Iterator[str | None]
     kind_at = {slot: kinds[turn % len(kinds)] for turn, slot in enumerate(slots)}
     for position in range(valid + bad):
         yield kind_at.get(position)
-
-
-def interleave(valid: int, share: float, seed: int) -> list[str | None]:
-    return list(iter_interleave(valid, share, seed))
 
 
 @dataclass
@@ -184,7 +180,7 @@ def _events(
     rng = random.Random(f"replay-spoil:{seed}")
     upcoming = (p for p in posts if p.image_paths)
     pending: PostRecord | None = None
-    for kind in iter_interleave(posts.with_images, malformed_share, seed):
+    for kind in interleave(posts.with_images, malformed_share, seed):
         if kind is None:
             record, pending = (pending or next(upcoming)), None
         else:

@@ -70,12 +70,12 @@ def test_each_malformed_kind_is_rejected_for_its_reason(world: WorldSummary) -> 
 
 
 def test_interleave_exact_share_deterministic() -> None:
-    sequence = interleave(300, 0.1, seed=4)
-    assert sequence == interleave(300, 0.1, seed=4) != interleave(300, 0.1, seed=5)
+    sequence = list(interleave(300, 0.1, seed=4))
+    assert sequence == list(interleave(300, 0.1, seed=4)) != list(interleave(300, 0.1, seed=5))
     bad = [kind for kind in sequence if kind is not None]
     assert sequence.count(None) == 300 and len(bad) == malformed_count(300, 0.1) == 33
     assert set(bad) == set(MALFORMED_KINDS)
-    assert interleave(50, 0.0, seed=1) == [None] * 50
+    assert list(interleave(50, 0.0, seed=1)) == [None] * 50
     with pytest.raises(ReplayError):
         malformed_count(10, 1.0)
 
