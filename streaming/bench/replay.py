@@ -23,20 +23,14 @@ from typing import Annotated, Any
 import typer
 
 from streaming.bench.report import BenchReport, emit
+from streaming.infra import kafka_admin
 
 log = logging.getLogger(__name__)
 
 
-def _posts_in(world: Path) -> int:
-    from training.dataset.reader import open_dataset
-
-    with open_dataset(world) as dataset:
-        return sum(1 for post in dataset.iter_posts() if post.image_paths)
-
-
 def measure(python: str, world: Path, bootstrap: str, config: Path | None) -> dict[str, Any]:
     """Replay ``world`` with ``python -m streaming.cli replay`` into a new topic; that topic, and
-    the seconds and peak RSS of the child."""
+    the events it holds, and the seconds and peak RSS of the child (ru_maxrss is in KiB)."""
     topic = f"bench-replay-{uuid.uuid4().hex[:8]}.posts"
     # -I: the child imports scout from its own environment, never from the current folder (which
     # would make every interpreter measure this checkout's code).
@@ -52,7 +46,8 @@ def measure(python: str, world: Path, bootstrap: str, config: Path | None) -> di
     stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise typer.BadParameter(f"scout replay of {world} failed: {stderr[-800:]}")
-    return {"topic": topic, "seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}  # ru_maxrss: KiB
+    sent = sum(kafka_admin.end_offsets(bootstrap, topic).values())  # the events the replay wrote
+    return {"topic": topic, "posts": sent, "seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
 def _interpreters(specs: list[str] | None) -> list[tuple[str, str]]:
@@ -85,9 +80,9 @@ def command(
     interpreters = _interpreters(python)
     report = BenchReport("replay", "scout replay: wall time, posts/s and peak resident memory")
     for folder in world:
-        posts = _posts_in(folder)
         for label, interpreter in interpreters:
             run = measure(interpreter, folder, settings.kafka.bootstrap_servers, config)
+            posts = run["posts"]
             report.rows.append(
                 {
                     "world": folder.name,
