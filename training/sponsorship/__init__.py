@@ -1,0 +1,1 @@
+"""Sponsorship: disclosure markers and brand mentions, and the sponsored-post head."""
