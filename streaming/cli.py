@@ -32,6 +32,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("streaming.demo", "demo", "demo"),
     ("training.cli_data", "generate", "generate"),
     ("training.cli_data", "dataset_app", "dataset"),
+    ("training.cli_features", "features", "features"),
     ("training.cli_train", "train", "train"),
     ("training.cli_train", "evaluate", "evaluate"),
     ("streaming.replay_cli", "replay", "replay"),

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import torch
@@ -19,7 +20,14 @@ from training.dataset.categories import CATEGORIES
 from training.encoders.features import PostTable
 from training.errors import DatasetError
 
+if TYPE_CHECKING:
+    from training.store.read import StoredFeatures
+
 log = logging.getLogger(__name__)
+
+# Post features by table row: a tensor in memory, or a feature store's rows read from disk batch by
+# batch (indexed like an (N, F) numpy array).
+PostFeatures: TypeAlias = "torch.Tensor | StoredFeatures"
 
 IGNORE = -100  # label of padded posts and of posts with no known topic
 # Influencers a category needs before the seeded split holds one out for test / validation
@@ -156,7 +164,7 @@ def post_rows(bags: InfluencerBags, idx: np.ndarray) -> np.ndarray:
 
 
 def make_batch(
-    features: torch.Tensor,
+    features: PostFeatures,
     bags: InfluencerBags,
     idx: np.ndarray,
     window: int | None,
@@ -164,7 +172,8 @@ def make_batch(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[np.ndarray]]:
     """Pad the bags ``idx`` into one batch.
 
-    features (N, F) -> x (B, W, F), mask (B, W) bool, rows (B, W) int64 table rows (-1 = padding),
+    features (N, F), in memory or stored -> x (B, W, F) on the features' device (stored: on the
+    CPU), mask (B, W) bool, rows (B, W) int64 table rows (-1 = padding),
     plus each bag's chosen rows. With ``rng``: ``window`` posts drawn at random per bag (all if it
     has fewer), kept in time order; without: the most recent ``window`` posts (all when None).
     """
@@ -181,6 +190,15 @@ def make_batch(
     for b, rows in enumerate(chosen):
         table_rows[b, : len(rows)] = torch.from_numpy(rows)
     mask = table_rows >= 0  # (B, W)
-    x = features[table_rows.clamp(min=0).to(features.device)]  # (B, W, F)
-    x = x * mask.to(features.device).unsqueeze(-1)
+    x = gather_rows(features, table_rows.clamp(min=0))  # (B, W, F)
+    x = x * mask.to(x.device).unsqueeze(-1)
     return x, mask, table_rows, chosen
+
+
+def gather_rows(features: PostFeatures, rows: torch.Tensor) -> torch.Tensor:
+    """``features[rows]`` for any shape of row numbers: an in-memory tensor is indexed where it
+    lives; stored features (training.store.read.StoredFeatures) read just those rows, on the CPU."""
+    if isinstance(features, torch.Tensor):
+        return features[rows.to(features.device)]
+    block = features[rows.reshape(-1).numpy()]
+    return torch.from_numpy(block).view(*rows.shape, block.shape[-1])

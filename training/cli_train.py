@@ -80,6 +80,14 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
     cache_dir: Annotated[str, typer.Option(help="Feature cache folder.")] = "build/cache/features",
+    features_store: Annotated[
+        Path | None,
+        typer.Option(
+            "--features",
+            help="Feature store of the dataset (`scout features`): train on its features and encoders, "
+            "read batch by batch (the image and text encoder options are then unused).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
 ) -> None:
     """Train the multimodal post-attentive profiler and write a self-describing model folder.
@@ -91,6 +99,7 @@ def train(
     from training.encoders.finetune import FinetuneTrainConfig
     from training.encoders.image import BACKBONES, ImageEncoderConfig, finetune_block_error
     from training.encoders.text import TextEncoderConfig
+    from training.errors import FeatureStoreError
     from training.pipeline import FeatureConfig
     from training.train import TrainConfig
     from training.workflow import train_model
@@ -102,6 +111,8 @@ def train(
             "--image-finetune-blocks tunes a pretrained tower: name it "
             "(--image-backbone mobilenet_v2), not auto"
         )
+    if image_backbone == AUTO_BACKBONE and features_store is not None:
+        image_backbone = "compact_cnn"  # unused: the store's encoders are the model's
     if image_backbone == AUTO_BACKBONE:
         image_backbone = default_image_backbone(dataset)
         typer.echo(f"image backbone: {image_backbone} (auto)")
@@ -124,7 +135,13 @@ def train(
     )
     tuned = {key: value for key, value in (("lr", lr), ("patience", patience)) if value is not None}
     config = TrainConfig(pooling=pooling, window=window, max_epochs=epochs, seed=seed, device=device, **tuned)
-    version, metrics = train_model(dataset, out, features, config, MODALITY_CHOICES[modalities], progress)
+    try:
+        version, metrics = train_model(
+            dataset, out, features, config, MODALITY_CHOICES[modalities], progress, store=features_store
+        )
+    except FeatureStoreError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     for note in metrics["dataset"]["not_held_out"]:
         typer.echo(f"not held out: {note}")
     test = metrics["test"]
@@ -158,6 +175,14 @@ def evaluate(
             "0 compares on the model's own split only, without intervals."
         ),
     ] = 5,
+    features_store: Annotated[
+        Path | None,
+        typer.Option(
+            "--features",
+            help="Feature store of the dataset written with the model's encoders (`scout features "
+            "--model`): read its features batch by batch.",
+        ),
+    ] = None,
 ) -> None:
     """Compare a model with mean pooling + MLP and Spark ML LR/RF/NB, each text-only, image-only and
     multimodal, over k folds (mean and 95% interval of each, and of each difference), and the model's
@@ -165,7 +190,7 @@ def evaluate(
 
     Example: scout evaluate /tmp/world --model /tmp/model --out /tmp/report --folds 5
     """
-    from training.errors import SplitError
+    from training.errors import FeatureStoreError, SplitError
     from training.report import METHOD_NAMES
     from training.workflow import evaluate_model
 
@@ -173,9 +198,16 @@ def evaluate(
         raise typer.BadParameter("--folds must be 0 (the model's split only) or at least 2")
     try:
         metrics = evaluate_model(
-            dataset, model, out, None if spark_master == "none" else spark_master, cache_dir, progress, folds
+            dataset,
+            model,
+            out,
+            None if spark_master == "none" else spark_master,
+            cache_dir,
+            progress,
+            folds,
+            store=features_store,
         )
-    except SplitError as error:
+    except (SplitError, FeatureStoreError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
     cv = metrics.get("cross_validation")

@@ -37,3 +37,7 @@ class KnobError(TrainingError, ValueError):
 class SplitError(TrainingError, ValueError):
     """A dataset is too small for the requested split or folds; the message says how many
     influencers per category it needs."""
+
+
+class FeatureStoreError(TrainingError):
+    """A feature store is missing, of another format, incomplete, or not of the dataset given."""

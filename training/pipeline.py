@@ -39,6 +39,8 @@ from training.encoders.finetune import FinetuneTrainConfig, tune_image_tower
 from training.encoders.image import ImageEncoder, ImageEncoderConfig
 from training.encoders.text import TextEncoder, TextEncoderConfig
 from training.model_dir import MODALITIES
+from training.store.manifest import IMAGE_WEIGHTS_FILE
+from training.store.read import FeatureStore, StoredFeatures, open_store
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +77,37 @@ class FeatureConfig:
 
 @dataclass
 class Prepared:
-    """Everything the profiler and the baselines train and are evaluated on."""
+    """Everything the profiler and the baselines train and are evaluated on: either in memory
+    (``table`` and ``blocks``, from ``prepare``) or in a feature store (``store``, from
+    ``prepare_from_store``: no table, features read batch by batch)."""
 
     roots: list[Path]
-    table: PostTable
+    table: PostTable | None
     bags: InfluencerBags
     split: dict[str, np.ndarray]  # train / val / test -> bag indices
     blocks: dict[str, np.ndarray]  # modality -> (N, D) float32 features of every table row
-    text: TextEncoderConfig
-    image: ImageEncoderConfig
+    text: TextEncoderConfig | None
+    image: ImageEncoderConfig | None
     image_state: dict[str, torch.Tensor] = field(default_factory=dict)
     cnn_losses: list[float] = field(default_factory=list)
+    store: FeatureStore | None = None
 
-    def features(self, modalities: Sequence[str]) -> np.ndarray:
+    def features(self, modalities: Sequence[str]) -> np.ndarray | StoredFeatures:
         """(N, F) with the blocks in MODALITIES order."""
-        return np.concatenate([self.blocks[m] for m in MODALITIES if m in modalities], axis=1)
+        ordered = tuple(m for m in MODALITIES if m in modalities)
+        if self.store is not None:
+            return self.store.features(ordered)
+        return np.concatenate([self.blocks[m] for m in ordered], axis=1)
+
+    def dim(self, modality: str) -> int:
+        """The width of a modality's features (0 when there are none)."""
+        if self.store is not None:
+            return self.store.manifest.dims.get(modality, 0)
+        return self.blocks[modality].shape[1] if modality in self.blocks else 0
+
+    @property
+    def posts(self) -> int:
+        return len(self.store.rows) if self.store is not None else len(self.table or ())
 
 
 def _roots(path: DatasetPath) -> list[Path]:
@@ -157,6 +175,33 @@ def prepare(
     )
 
 
+def prepare_from_store(dataset: DatasetPath, store: str | Path, seed: int = 0) -> Prepared:
+    """Bags, split and features from a feature store written from ``dataset`` (`scout features`):
+    only the influencer list is read from the copy; features stay on disk until a batch reads them."""
+    from safetensors.torch import load_file
+
+    roots = _roots(dataset)
+    opened = open_store(store, roots)
+    with open_dataset(roots) as ds:
+        labels = {r.username: r.category for r in ds.influencers()}
+        order = ds.usernames()
+    bags = opened.bags(labels, order, _topics(roots))
+    manifest = opened.manifest
+    weights = opened.path / IMAGE_WEIGHTS_FILE
+    log.info("features from store %s: %d posts of %d influencers", opened.path, manifest.posts, len(bags))
+    return Prepared(
+        roots=roots,
+        table=None,
+        bags=bags,
+        split=split_bags(bags, roots, seed=seed),
+        blocks={},
+        text=TextEncoderConfig.from_dict(manifest.text) if manifest.text else None,
+        image=ImageEncoderConfig.from_dict(manifest.image) if manifest.image else None,
+        image_state=load_file(str(weights)) if manifest.image_weights else {},
+        store=opened,
+    )
+
+
 def for_splits(
     prep: Prepared,
     config: FeatureConfig,
@@ -168,7 +213,8 @@ def for_splits(
     the compact CNN is trained again on each split's training influencers (cached per split), since
     features from a CNN that saw a test influencer's labelled images would flatter it.
     ``refit_image=False`` keeps ``prep``'s image block (for a comparison that never reads it)."""
-    if config.image.backbone != "compact_cnn" or not refit_image:
+    if config.image.backbone != "compact_cnn" or not refit_image or prep.store is not None:
+        # (a store's image features are fixed: the comparison reads what the store holds)
         for split in splits:
             yield replace(prep, split=split)
         return

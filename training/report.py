@@ -83,8 +83,11 @@ def attention_png(
     path: Path,
     position: int | None = None,
     show: int = 12,
+    row_offset: int = 0,
 ) -> dict[str, Any]:
-    """One influencer's posts, highest attention weight first (top row) and lowest (bottom row)."""
+    """One influencer's posts, highest attention weight first (top row) and lowest (bottom row).
+    ``table`` row r holds the post of row r + ``row_offset`` of ``pred`` (a table of that one
+    influencer's posts, from a feature store, has the offset of its first row)."""
     from PIL import Image
 
     plt = _pyplot()
@@ -103,13 +106,15 @@ def attention_png(
     for k, i in enumerate(picked):
         ax = axes.flat[k]
         row = int(rows[i])
-        image_path = str(table.images[row])
+        image_path = str(table.images[row - row_offset])
         if image_path:
             ax.imshow(Image.open(io.BytesIO(dataset.read_image(image_path))).convert("RGB"))
         topic = bags.post_topics[row]
         label = bags.categories[topic] if topic >= 0 else "generic"
         ax.set_title(f"w={weights[i]:.3f}\n{label}", fontsize=8)
-        snippet = "".join(ch for ch in str(table.texts[row]) if ord(ch) < 0x2000)[:28]  # no emoji glyphs
+        snippet = "".join(ch for ch in str(table.texts[row - row_offset]) if ord(ch) < 0x2000)[
+            :28
+        ]  # no emoji glyphs
         ax.text(0, -0.02, snippet, transform=ax.transAxes, fontsize=6, va="top")
     predicted = bags.categories[int(pred.probs[pos].argmax())]
     fig.suptitle(

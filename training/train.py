@@ -13,16 +13,19 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from training.bags import IGNORE, InfluencerBags, make_batch, post_rows
+from training.bags import IGNORE, InfluencerBags, PostFeatures, make_batch, post_rows
 from training.devices import resolve_device
 from training.profiler import PostAttentiveProfiler, ProfilerConfig
+
+if TYPE_CHECKING:
+    from training.store.read import StoredFeatures
 
 log = logging.getLogger(__name__)
 
@@ -84,39 +87,64 @@ def _losses(
     return influencer + weight * post, influencer
 
 
-def _feature_stats(features: torch.Tensor, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    sample = features[torch.from_numpy(rows).to(features.device)]
-    return sample.mean(0).cpu(), sample.std(0).cpu()
+def _on_device(features: np.ndarray | StoredFeatures, device: torch.device) -> PostFeatures:
+    """An in-memory array as one tensor on ``device``; stored features stay on disk."""
+    if isinstance(features, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
+    return features
+
+
+def _feature_stats(
+    features: PostFeatures, rows: np.ndarray, chunk: int = 65536
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and (unbiased) standard deviation of every feature over ``rows``. Stored features are
+    read ``chunk`` rows at a time and merged in float64 (Chan et al.'s pairwise update)."""
+    if isinstance(features, torch.Tensor):
+        sample = features[torch.from_numpy(rows).to(features.device)]
+        return sample.mean(0).cpu(), sample.std(0).cpu()
+    count, mean, m2 = 0, np.zeros(features.shape[1]), np.zeros(features.shape[1])
+    for start in range(0, len(rows), chunk):
+        block = features[np.sort(rows[start : start + chunk])].astype(np.float64)
+        n, block_mean = len(block), block.mean(axis=0)
+        delta = block_mean - mean
+        m2 += ((block - block_mean) ** 2).sum(axis=0) + delta**2 * count * n / (count + n)
+        mean += delta * n / (count + n)
+        count += n
+    std = np.sqrt(m2 / max(count - 1, 1))
+    return torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32))
 
 
 @torch.no_grad()
 def _val_loss(
     model: PostAttentiveProfiler,
-    features: torch.Tensor,
+    features: PostFeatures,
     bags: InfluencerBags,
     idx: np.ndarray,
     config: TrainConfig,
+    device: torch.device,
 ) -> float:
     model.eval()
     total = 0.0
     for start in range(0, len(idx), config.batch_size):
         chunk = idx[start : start + config.batch_size]
         x, mask, _, _ = make_batch(features, bags, chunk, None, None)
-        y = torch.from_numpy(bags.labels[chunk]).to(features.device)
-        _, influencer = _losses(model, x, mask.to(x.device), y, config.post_loss_weight)
+        x = x.to(device)
+        y = torch.from_numpy(bags.labels[chunk]).to(device)
+        _, influencer = _losses(model, x, mask.to(device), y, config.post_loss_weight)
         total += float(influencer) * len(chunk)
     return total / max(len(idx), 1)
 
 
 def fit_profiler(
-    features: np.ndarray,
+    features: np.ndarray | StoredFeatures,
     bags: InfluencerBags,
     train_idx: np.ndarray,
     val_idx: np.ndarray,
     config: TrainConfig = TrainConfig(),
     progress: bool = True,
 ) -> FitResult:
-    """Train on ``features`` (N, F) (rows of the post table) for the bags ``train_idx``."""
+    """Train on ``features`` (N, F) (rows of the post table, or of a feature store, read batch by
+    batch) for the bags ``train_idx``."""
     assert features.ndim == 2 and features.shape[0] == len(bags.post_topics), (
         "features must be (N, F) per post"
     )
@@ -124,7 +152,7 @@ def fit_profiler(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    feats = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(device)
+    feats = _on_device(features, device)
     model = PostAttentiveProfiler(
         ProfilerConfig(
             feature_dim=features.shape[1],
@@ -149,13 +177,14 @@ def fit_profiler(
         for start in range(0, len(order), config.batch_size):
             chunk = order[start : start + config.batch_size]
             x, mask, _, _ = make_batch(feats, bags, chunk, config.window, rng)
+            x = x.to(device)
             y = torch.from_numpy(bags.labels[chunk]).to(device)
             loss, _ = _losses(model, x, mask.to(device), y, config.post_loss_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             train_loss += float(loss.detach()) * len(chunk)
-        val = _val_loss(model, feats, bags, val_idx if len(val_idx) else train_idx, config)
+        val = _val_loss(model, feats, bags, val_idx if len(val_idx) else train_idx, config, device)
         history.append({"epoch": epoch, "train_loss": train_loss / len(order), "val_loss": val})
         bar.set_postfix(train=f"{history[-1]['train_loss']:.3f}", val=f"{val:.3f}")
         if val < best_loss - 1e-4:
@@ -170,7 +199,7 @@ def fit_profiler(
 @torch.no_grad()
 def predict_bags(
     model: PostAttentiveProfiler,
-    features: np.ndarray,
+    features: np.ndarray | StoredFeatures,
     bags: InfluencerBags,
     idx: np.ndarray,
     device: str = "auto",
@@ -185,12 +214,12 @@ def predict_bags(
         return Predictions(idx, empty, none, empty, np.zeros(0, np.float32), empty, none)
     dev = resolve_device(device)
     model = model.eval().to(dev)
-    feats = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(dev)
+    feats = _on_device(features, dev)
     logits, rows, post_probs, weights = [], [], [], []
     for start in range(0, len(idx), batch_size):
         chunk = idx[start : start + batch_size]
         x, mask, _, chosen = make_batch(feats, bags, chunk, None, None)
-        out = model(x, mask.to(dev))
+        out = model(x.to(dev), mask.to(dev))
         logits.append(out.influencer_logits.float().cpu().numpy())
         p = torch.softmax(out.post_logits, -1).cpu().numpy()  # (B, W, C)
         w = out.weights.cpu().numpy()  # (B, W)

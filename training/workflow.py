@@ -19,7 +19,7 @@ from typing import Any
 from training.bags import split_notes
 from training.calibration import Calibration
 from training.model_dir import ModelParts, load_model, save_model, write_metrics
-from training.pipeline import DatasetPath, FeatureConfig, Prepared, prepare
+from training.pipeline import DatasetPath, FeatureConfig, Prepared, prepare, prepare_from_store
 from training.prefixes import calibrate, predict_prefixes
 from training.train import TrainConfig, fit_profiler
 
@@ -33,7 +33,7 @@ def _dataset_info(prep: Prepared) -> dict[str, Any]:
     return {
         "name": ", ".join(r.name for r in prep.roots),
         "influencers": len(prep.bags),
-        "posts": len(prep.table),
+        "posts": prep.posts,
         "split": {k: int(len(v)) for k, v in prep.split.items()},
         "split_source": "world.json" if world is not None else "seeded stratified split",
         "world_knobs": world.knobs.to_dict() if world is not None else None,
@@ -52,14 +52,20 @@ def train_model(
     train: TrainConfig | None = None,
     modalities: tuple[str, ...] = ("image", "text"),
     progress: bool = True,
+    store: str | Path | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Train and export; returns (version, metrics). ``metrics["test"]`` is None when the dataset is
-    too small to hold anyone out (``metrics["dataset"]["not_held_out"]`` says what is missing)."""
+    too small to hold anyone out (``metrics["dataset"]["not_held_out"]`` says what is missing).
+    With ``store`` (a feature store of ``dataset``, `scout features`), the features and the encoders
+    are the store's and are read batch by batch; ``features``' encoder settings are then unused."""
     features = features or FeatureConfig()
     train = train or TrainConfig()
     from training.evaluate import held_out_metrics
 
-    prep = prepare(dataset, features, progress=progress)
+    if store is not None:
+        prep = prepare_from_store(dataset, store, seed=features.seed)
+    else:
+        prep = prepare(dataset, features, progress=progress)
     info = _dataset_info(prep)
     for note in info["not_held_out"]:
         log.warning("small dataset: %s", note)
@@ -77,9 +83,9 @@ def train_model(
         modalities=modalities,
         window=train.window,
         text=prep.text if "text" in modalities else None,
-        text_dim=prep.blocks["text"].shape[1],
+        text_dim=prep.dim("text"),
         image=prep.image if "image" in modalities else None,
-        image_dim=prep.blocks["image"].shape[1],
+        image_dim=prep.dim("image"),
         image_state=prep.image_state if "image" in modalities else {},
         calibration=calibration if calibration.fitted_on else None,
     )
@@ -104,12 +110,14 @@ def evaluate_model(
     cache_dir: str | None = None,
     progress: bool = True,
     folds: int = 5,
+    store: str | Path | None = None,
 ) -> dict[str, Any]:
     """The report for a trained model: the model on its held-out influencers (every post pooled, and
     prefixes of 1, 3, 10, 30 posts, before and after calibration), then every method x modality over
     ``folds`` stratified folds with 95% intervals, trained with the model's settings (``folds`` 0:
     one comparison on the model's own split, its intervals from a paired bootstrap over the test
-    influencers)."""
+    influencers). With ``store``, the features are the store's (it must hold the model's encoders)
+    and are read batch by batch; the image features are then fixed across folds."""
     import json
 
     from safetensors.torch import load_file
@@ -118,7 +126,7 @@ def evaluate_model(
     from training.errors import SplitError
     from training.evaluate import compare, held_out_metrics
     from training.folds import check_folds
-    from training.report import attention_png, confusion_png, targets, write_report
+    from training.report import confusion_png, targets, write_report
 
     model = load_model(model_dir, device="cpu")
     training = json.loads((Path(model_dir) / "training.json").read_text())
@@ -126,9 +134,15 @@ def evaluate_model(
     if cache_dir is not None:
         features = replace(features, cache_dir=cache_dir)
     train = TrainConfig.from_dict(training["train"])
-    weights = Path(model_dir) / "image_encoder.safetensors"
-    state = load_file(str(weights)) if weights.is_file() else None
-    prep = prepare(dataset, features, image_state=state, progress=progress)
+    if store is not None:
+        from training.store.read import check_model_encoders
+
+        prep = prepare_from_store(dataset, store, seed=features.seed)
+        check_model_encoders(prep.store, Path(model_dir))  # type: ignore[arg-type]
+    else:
+        weights = Path(model_dir) / "image_encoder.safetensors"
+        state = load_file(str(weights)) if weights.is_file() else None
+        prep = prepare(dataset, features, image_state=state, progress=progress)
     if folds:
         check_folds(prep.bags, folds)  # before any training: a small dataset stops here, with the count
     variant = {("image", "text"): "multimodal", ("text",): "text", ("image",): "image"}[model.modalities]
@@ -172,9 +186,21 @@ def evaluate_model(
     from training.dataset.reader import open_dataset
 
     with open_dataset(prep.roots) as ds:
-        metrics["attention_figure"] = attention_png(
-            ds, prep.table, prep.bags, by_prefix["all"], out / "attention.png"
-        )
+        metrics["attention_figure"] = _attention_figure(ds, prep, by_prefix["all"], out / "attention.png")
     write_report(out, metrics)
     write_metrics(model_dir, {**model.metrics, "comparison": metrics})
     return metrics
+
+
+def _attention_figure(ds: Any, prep: Prepared, pred: Any, path: Path) -> dict[str, Any]:
+    """The attention figure of one held-out influencer; from a store, that influencer's posts are
+    read from the copy (the same rows in the same order) rather than from a table of every post."""
+    from training.encoders.features import collect_posts
+    from training.report import attention_png, pick_influencer
+
+    if prep.table is not None:
+        return attention_png(ds, prep.table, prep.bags, pred, path)
+    position = pick_influencer(pred, prep.bags)
+    bag = int(pred.idx[position])
+    table = collect_posts(ds, [prep.bags.names[bag]])
+    return attention_png(ds, table, prep.bags, pred, path, position, row_offset=int(prep.bags.starts[bag]))

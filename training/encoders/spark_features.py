@@ -1,10 +1,9 @@
-"""Post feature extraction as a Spark job, for copies too large for one process (the public 10 M posts).
+"""The encoders as a Spark job's pieces, for copies too large for one process (the public 10 M posts).
 
 Posts come from ``training.dataset.spark_reader`` (Spark parallelises over the metadata files);
 ``pyspark.ml.functions.predict_batch_udf`` embeds them in batches with the encoders loaded once
-per Python worker (CUDA when the worker has it), and the result is written as Parquet:
-
-    post_id string, influencer string, ts timestamp, features array<float>  (F = the model's feature_dim)
+per Python worker (CUDA when the worker has it). ``training.store.write`` runs the job and writes
+the feature store.
 
 The encoders are a model folder's (``model_dir``: exactly the features that model serves on), or a
 text encoder plus a pretrained image backbone (before any model exists). Each post's first image is
@@ -134,31 +133,3 @@ def post_frame(spark: SparkSession, dataset: str | Path) -> DataFrame:
         text_of("caption", "hashtags", "usertags").alias("text"),
         F.coalesce(F.element_at("image_paths", 1), F.lit("")).alias("image"),
     )
-
-
-def extract_features_spark(
-    spark: SparkSession, dataset: str | Path, source: EncoderSource, out: str | Path, batch_size: int = 64
-) -> int:
-    """Embed every post of ``dataset`` and write Parquet to ``out`` (replaced); returns the row count."""
-    from pyspark.ml.functions import predict_batch_udf
-    from pyspark.sql import types as T
-
-    embed = predict_batch_udf(
-        make_predict_fn(source), return_type=T.ArrayType(T.FloatType()), batch_size=batch_size
-    )
-    frame = post_frame(spark, dataset)
-    result = frame.select("post_id", "influencer", "ts", embed("text", "image").alias("features"))
-    result.write.mode("overwrite").parquet(str(out))
-    rows = spark.read.parquet(str(out)).count()
-    log.info("%d post features written to %s", rows, out)
-    return rows
-
-
-def read_features(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(post_ids (N,) str, features (N, F) float32) from the Parquet written above, by post id."""
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(str(path), columns=["post_id", "features"]).sort_by("post_id")
-    ids = np.array(table.column("post_id").to_pylist(), dtype=str)
-    feats = np.array(table.column("features").to_pylist(), dtype=np.float32)
-    return ids, feats
