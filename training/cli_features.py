@@ -41,8 +41,11 @@ def features(
         str | None, typer.Option(help="Local weights file (torchvision) or folder (hf) of the tower.")
     ] = None,
     buckets: Annotated[
-        int, typer.Option(help="Influencer buckets of the Parquet (about one per 50,000 posts).")
-    ] = 64,
+        int | None,
+        typer.Option(
+            help="Influencer buckets of the Parquet, one Spark task each (default: 2 x parallelism)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Posts per encoder batch in a Spark worker.")] = 64,
     device: Annotated[str, typer.Option(help="auto (CUDA where a worker has it), cpu or cuda.")] = "auto",
 ) -> None:

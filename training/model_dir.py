@@ -180,6 +180,17 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+def read_model_meta(folder: Path) -> dict[str, Any]:
+    """A model folder's model.json (version, labels, modalities, dims), checked for its format."""
+    meta = _read_json(folder / "model.json")
+    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{folder} holds format {meta.get('format')!r} v{meta.get('format_version')}, "
+            f"this code reads {FORMAT!r} v{FORMAT_VERSION}; retrain with `scout train`"
+        )
+    return meta
+
+
 class ScoutModel:
     """A loaded model folder. Encoders load lazily on the first ``encode`` (classification needs none)."""
 
@@ -187,12 +198,7 @@ class ScoutModel:
         self, folder: Path, device: str | torch.device = "auto", text_encoder_path: str | None = None
     ) -> None:
         self.folder = folder
-        meta = _read_json(folder / "model.json")
-        if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-            raise ModelFormatError(
-                f"{folder} holds format {meta.get('format')!r} v{meta.get('format_version')}, "
-                f"this code reads {FORMAT!r} v{FORMAT_VERSION}; retrain with `scout train`"
-            )
+        meta = read_model_meta(folder)
         actual = _content_version(folder)
         if actual != meta["version"]:
             raise ModelFormatError(

@@ -7,6 +7,7 @@
     scout --set job.model_dir=build/model bench stream --world build/world --posts 1000 --json
     scout bench pipeline --influencers 100000 --json
     scout bench replay --world build/bench/world-300k --json
+    scout bench scale --world build/bench/world-300k --work build/bench/scale --text-encoder DIR --json
 
 The benchmark modules import their heavy libraries inside their functions, so registering them
 here keeps `scout --help` fast.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import typer
 
-from streaming.bench import lookup, pipeline, replay, similar, state, stream
+from streaming.bench import lookup, pipeline, replay, scale, similar, state, stream
 
 app = typer.Typer(help="Measured claims: each prints a table and, with --json, one JSON object last.")
 app.command("state")(state.command)
@@ -25,6 +26,7 @@ app.command("lookup")(lookup.command)
 app.command("stream")(stream.command)
 app.command("pipeline")(pipeline.command)
 app.command("replay")(replay.command)
+app.command("scale")(scale.command)
 
 
 @app.command(

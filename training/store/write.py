@@ -11,6 +11,7 @@ post id, and written as Parquet partitioned by bucket; then the driver packs the
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -27,28 +28,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BUCKETS = 64  # about one bucket per 50k posts keeps packing's per-bucket work small
-
 
 def describe_encoders(source: EncoderSource, store: Path) -> dict[str, Any]:
     """The manifest's encoder fields for ``source``; copies trained image weights into the store."""
     from safetensors.torch import save_file
 
-    if source.model_dir is not None:
-        from training.model_dir import load_model
+    if source.model_dir is not None:  # the folder says it all: no encoder is loaded in the driver
+        from training.model_dir import read_model_meta
 
-        model = load_model(source.model_dir, device="cpu")
-        text, image = model.encoders()
-        weights = Path(source.model_dir) / IMAGE_WEIGHTS_FILE
+        folder = Path(source.model_dir)
+        meta = read_model_meta(folder)
+        configs = {m: json.loads((folder / f"{m}_encoder.json").read_text()) for m in ("text", "image")}
+        weights = folder / IMAGE_WEIGHTS_FILE
         if weights.is_file():
             shutil.copyfile(weights, store / IMAGE_WEIGHTS_FILE)
         return {
-            "modalities": model.modalities,
-            "dims": {m: (text.dim if m == "text" else image.dim) for m in model.modalities},  # type: ignore[union-attr]
-            "text": text.config.to_dict() if text else None,
-            "image": image.config.to_dict() if image else None,
+            "modalities": tuple(meta["modalities"]),
+            "dims": {m: int(configs[m]["dim"]) for m in meta["modalities"]},
+            "text": configs["text"]["config"],
+            "image": configs["image"]["config"],
             "image_weights": weights.is_file(),
-            "source_model": model.version,
+            "source_model": meta["version"],
         }
     from training.encoders.image import ImageEncoder
     from training.encoders.text import TextEncoder
@@ -79,14 +79,18 @@ def write_store(
     dataset: str | Path,
     source: EncoderSource,
     out: str | Path,
-    buckets: int = DEFAULT_BUCKETS,
+    buckets: int | None = None,
     batch_size: int = 64,
 ) -> StoreManifest:
-    """Embed every post of ``dataset`` into the store at ``out`` (replaced) and return its manifest."""
+    """Embed every post of ``dataset`` into the store at ``out`` (replaced) and return its manifest.
+    ``buckets`` (default: twice the session's parallelism) is also the number of Spark tasks that
+    embed: one per bucket, each sorting its rows (spilling to disk as needed)."""
     from pyspark.ml.functions import predict_batch_udf
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    if buckets is None:
+        buckets = 2 * spark.sparkContext.defaultParallelism
     if buckets < 1:
         raise FeatureStoreError(f"a store needs at least one bucket, got {buckets}")
     store = Path(out)

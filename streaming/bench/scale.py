@@ -1,0 +1,217 @@
+"""`scout bench scale`: wall time, posts/s and peak memory of the batch side, step by step, per world.
+
+    scout bench scale --world build/bench/world-300k --world build/bench/world-600k \
+        --cnn-model build/bench/cnn-model --text-encoder build/bench/text-1layer \
+        --python before=../main-before/.venv/bin/python --json
+
+Two flows, each step a child process (``python -I -m streaming.cli …``):
+
+* ``in_memory`` (any checkout's interpreter, ``--python LABEL=PY``): `scout train WORLD` (post table,
+  text and image features, the compact CNN stage and the profiler, all in one process) and
+  `scout evaluate WORLD --folds 0`;
+* ``store`` (this checkout): `scout features WORLD --model CNN_MODEL` (the Spark job writing the
+  feature store), `scout train WORLD --features STORE` and `scout evaluate … --features STORE`.
+
+A step's peak memory is the largest sum, sampled every ``SAMPLE_S``, of the resident sets of the
+child and every process under it (Spark's JVM and Python workers included); the child's own peak
+(``os.wait4``'s ru_maxrss) is reported beside it. The Spark ML baselines are left out of evaluate
+(``--spark-master none``) so the figures are the profiler's path; both flows are measured alike.
+
+``--text-encoder`` names the text encoder both flows use. On a two-core machine all-MiniLM-L6-v2
+embeds a few hundred posts a second, so four runs over 300k and 600k posts would take hours; a
+folder that does not exist yet is created as a one-layer BERT with all-MiniLM-L6-v2's tokenizer and
+width (384), seeded random weights: the same arrays in every step, a sixth of the encoder's work.
+Accuracy figures from such runs mean nothing and are not reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from streaming.bench.replay import _interpreters
+from streaming.bench.report import BenchReport, emit
+
+log = logging.getLogger(__name__)
+
+SAMPLE_S = 0.25
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def tree_rss_bytes(root: int) -> int:
+    """The resident bytes of ``root`` and all its descendants, from /proc (0 once it is gone)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))  # fields[1]: the parent's pid
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * _PAGE
+        except OSError:
+            continue
+    return total
+
+
+def run_step(args: list[str], log_file: Path) -> dict[str, Any]:
+    """Run one step; its seconds, the peak RSS of its process tree and of the child alone (MiB)."""
+    peak = [0]
+    with log_file.open("wb") as out:
+        started = time.monotonic()
+        child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], tree_rss_bytes(child.pid))
+                done.wait(SAMPLE_S)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.monotonic() - started
+        done.set()
+        sampler.join()
+    if os.waitstatus_to_exitcode(status) != 0:
+        tail = log_file.read_text(errors="replace")[-1200:]
+        raise typer.BadParameter(f"{' '.join(args[3:6])} failed (log {log_file}): {tail}")
+    return {"seconds": seconds, "peak_rss_mib": peak[0] / 2**20, "child_peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def one_layer_text_encoder(folder: Path) -> Path:
+    """Create the benchmark text encoder described above (once; an existing folder is kept)."""
+    if (folder / "config.json").is_file():
+        return folder
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from training.encoders.text import resolve_text_model_path
+
+    minilm = resolve_text_model_path(None)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=AutoTokenizer.from_pretrained(minilm, local_files_only=True).vocab_size,
+        hidden_size=384,
+        num_hidden_layers=1,
+        num_attention_heads=6,
+        intermediate_size=1536,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    BertModel(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm, local_files_only=True).save_pretrained(folder)
+    return folder
+
+
+def _scout(python: str, *args: str) -> list[str]:
+    # -I: the child imports scout from its own environment, never from the current folder.
+    return [python, "-I", "-m", "streaming.cli", *args]
+
+
+def _flow_steps(
+    flow: str, python: str, world: Path, work: Path, encoder: Path, cnn_model: Path | None, epochs: int
+) -> list[tuple[str, list[str]]]:
+    model, report, common = work / "model", work / "report", ["--no-progress"]
+    evaluate = ["evaluate", str(world), "--model", str(model), "--out", str(report), "--folds", "0"]
+    evaluate += ["--spark-master", "none", *common]
+    train = ["train", str(world), "--out", str(model), "--epochs", str(epochs), *common]
+    if flow == "in_memory":
+        train += ["--text-encoder", str(encoder), "--cache-dir", str(work / "cache")]
+        return [("train", _scout(python, *train)), ("evaluate", _scout(python, *evaluate))]
+    if cnn_model is None:
+        raise typer.BadParameter("the store flow needs --cnn-model (the encoders the store is written with)")
+    store = work / "store"
+    features = ["features", str(world), "--out", str(store), "--model", str(cnn_model), "--device", "cpu"]
+    return [
+        ("features", _scout(python, *features)),
+        ("train", _scout(python, *train, "--features", str(store))),
+        ("evaluate", _scout(python, *evaluate, "--features", str(store))),
+    ]
+
+
+def command(
+    world: Annotated[list[Path], typer.Option(help="A world (repeat for several sizes).")],
+    work: Annotated[Path, typer.Option(help="Folder for the runs' models, stores, reports and logs.")],
+    text_encoder: Annotated[
+        Path, typer.Option(help="Text encoder folder of both flows (created as described when missing).")
+    ],
+    cnn_model: Annotated[
+        Path | None, typer.Option(help="Model folder whose encoders write the store (store flow).")
+    ] = None,
+    python: Annotated[
+        list[str] | None,
+        typer.Option(help="LABEL=PYTHON: another environment whose in-memory flow to measure (repeatable)."),
+    ] = None,
+    flows: Annotated[str, typer.Option(help="Comma-separated: in_memory, store.")] = "in_memory,store",
+    epochs: Annotated[int, typer.Option(help="Profiler epochs of each train step.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON object last.")] = False,
+) -> None:
+    """Wall time, posts/s and peak memory of features, train and evaluate, in memory and from the store.
+
+    Example: scout bench scale --world build/bench/world-300k --work build/bench/scale
+    --text-encoder build/bench/text-1layer --cnn-model build/bench/cnn-model --json
+    """
+    encoder = one_layer_text_encoder(text_encoder)
+    others = _interpreters(python) if python else []
+    runs: list[tuple[str, str, str]] = []  # (label, python, flow)
+    for flow in [f.strip() for f in flows.split(",") if f.strip()]:
+        if flow == "in_memory":
+            runs += [(label, py, flow) for label, py in others] + [("this", sys.executable, flow)]
+        elif flow == "store":
+            runs.append(("this", sys.executable, flow))
+        else:
+            raise typer.BadParameter(f"unknown flow {flow!r}: in_memory or store")
+    report = BenchReport("scale", "batch side per step: wall time, posts/s, peak resident memory")
+    for folder in world:
+        for label, interpreter, flow in runs:
+            place = work / f"{folder.name}-{label}-{flow}"
+            shutil.rmtree(place, ignore_errors=True)
+            place.mkdir(parents=True)
+            steps = _flow_steps(flow, interpreter, folder.resolve(), place, encoder, cnn_model, epochs)
+            posts = _world_posts(folder)
+            for step, args in steps:
+                run = run_step(args, place / f"{step}.log")
+                report.rows.append(
+                    {
+                        "world": folder.name,
+                        "code": label,
+                        "flow": flow,
+                        "step": step,
+                        "posts": posts,
+                        "seconds": run["seconds"],
+                        "posts_per_s": posts / run["seconds"],
+                        "peak_rss_mib": run["peak_rss_mib"],
+                        "child_peak_rss_mib": run["child_peak_rss_mib"],
+                    }
+                )
+                key = f"{label}_{flow}_{step}"
+                report.figures[f"{key}_seconds_s_{posts}"] = round(run["seconds"], 1)
+                report.figures[f"{key}_posts_per_s_{posts}"] = round(posts / run["seconds"], 1)
+                report.figures[f"{key}_peak_rss_mib_{posts}"] = round(run["peak_rss_mib"], 1)
+                log.info("%s %s %s %s: %s", folder.name, label, flow, step, run)
+    report.notes.append(f"text encoder: {encoder} (see `scout bench scale --help`)")
+    emit(report, as_json)
+
+
+def _world_posts(world: Path) -> int:
+    """The posts of a generated world, from its knobs (before any model exists)."""
+    knobs = json.loads((world / "world.json").read_text())["knobs"]
+    return int(knobs["influencers"]) * int(knobs["posts"])
