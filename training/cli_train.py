@@ -158,12 +158,17 @@ def train(
 
 
 def evaluate(
+    ctx: typer.Context,
     dataset: Annotated[Path, typer.Argument(help="The dataset the model was trained on.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder written by `scout train`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder to write.")],
     spark_master: Annotated[
-        str, typer.Option(help="Spark master for the Spark ML baselines; 'none' skips them.")
-    ] = "local[2]",
+        str | None,
+        typer.Option(
+            help="Spark master for the Spark ML baselines (default: the configured spark.master); "
+            "'none' skips them."
+        ),
+    ] = None,
     cache_dir: Annotated[
         str | None, typer.Option(help="Feature cache folder (default: the one used in training).")
     ] = None,
@@ -190,6 +195,7 @@ def evaluate(
 
     Example: scout evaluate /tmp/world --model /tmp/model --out /tmp/report --folds 5
     """
+    from streaming.cli import settings_of
     from training.errors import FeatureStoreError, SplitError
     from training.report import METHOD_NAMES
     from training.workflow import evaluate_model
@@ -201,7 +207,7 @@ def evaluate(
             dataset,
             model,
             out,
-            None if spark_master == "none" else spark_master,
+            None if spark_master == "none" else (spark_master or settings_of(ctx).spark.master),
             cache_dir,
             progress,
             folds,
