@@ -18,10 +18,11 @@ child and every process under it (Spark's JVM and Python workers included); the 
 (``--spark-master none``) so the figures are the profiler's path; both flows are measured alike.
 
 ``--text-encoder`` names the text encoder both flows use. On a two-core machine all-MiniLM-L6-v2
-embeds a few hundred posts a second, so four runs over 300k and 600k posts would take hours; a
-folder that does not exist yet is created as a one-layer BERT with all-MiniLM-L6-v2's tokenizer and
-width (384), seeded random weights: the same arrays in every step, a sixth of the encoder's work.
-Accuracy figures from such runs mean nothing and are not reported.
+embeds a few dozen posts a second, so runs over 300k and 600k posts would take days; a folder that
+does not exist yet is created as a BERT without transformer layers (all-MiniLM-L6-v2's tokenizer
+and width, 384, seeded random token embeddings, mean-pooled): every array of every step is as wide
+as with MiniLM, and the encoder's compute is left out. Accuracy figures from such runs mean nothing
+and are not reported; MiniLM's own speed is measured by `scout bench embed`.
 """
 
 from __future__ import annotations
@@ -111,9 +112,8 @@ def one_layer_text_encoder(folder: Path) -> Path:
     config = BertConfig(
         vocab_size=AutoTokenizer.from_pretrained(minilm, local_files_only=True).vocab_size,
         hidden_size=384,
-        num_hidden_layers=1,
+        num_hidden_layers=0,
         num_attention_heads=6,
-        intermediate_size=1536,
     )
     folder.mkdir(parents=True, exist_ok=True)
     BertModel(config).save_pretrained(folder)
