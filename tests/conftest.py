@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from streaming.config import ScoutSettings, TopicNames, load_settings
+from tests.spark_cluster import Cluster, running_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -173,3 +174,10 @@ def spark() -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A Spark standalone master and two one-core workers on loopback (tests.spark_cluster)."""
+    with running_cluster(tmp_path_factory.mktemp("cluster"), free_port) as cluster:
+        yield cluster

@@ -1,117 +1,19 @@
-"""The same job on a Spark standalone cluster (a master and two workers on loopback, started with
-pyspark's own `spark-class`), selected by configuration only: spark.master = spark://..."""
+"""The same job on a Spark standalone cluster (a master and two workers on loopback,
+tests.spark_cluster), selected by configuration only: spark.master = spark://..."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import free_port
 from tests.streaming.job import helpers
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass(frozen=True)
-class Cluster:
-    master_url: str
-    status_url: str  # the master's JSON status page
-
-    def status(self) -> dict:
-        with urllib.request.urlopen(self.status_url, timeout=5) as answer:
-            return json.load(answer)
-
-    def completed_app(self, name: str, timeout_s: float = 60.0) -> dict:
-        """The master's record of a finished application (it appears shortly after the app ends)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            apps = [app for app in self.status()["completedapps"] if app["name"] == name]
-            if apps:
-                return apps[-1]
-            assert time.monotonic() < deadline, f"the master never listed {name!r} as completed"
-            time.sleep(1)
-
-
-def _spark_class(*args: str, log_file: Path) -> subprocess.Popen:
-    import pyspark
-
-    home = Path(pyspark.__file__).parent
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
-    with log_file.open("ab") as out:
-        return subprocess.Popen(
-            [str(home / "bin" / "spark-class"), *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-@pytest.fixture(scope="module")
-def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    logs = tmp_path_factory.mktemp("cluster")
-    port, ui = free_port(), free_port()
-    processes = [
-        _spark_class(
-            "org.apache.spark.deploy.master.Master",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--webui-port",
-            str(ui),
-            log_file=logs / "master.log",
-        )
-    ]
-    cluster = Cluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}/json/")
-    try:
-        for n in range(2):
-            processes.append(
-                _spark_class(
-                    "org.apache.spark.deploy.worker.Worker",
-                    cluster.master_url,
-                    "--host",
-                    "127.0.0.1",
-                    "--cores",
-                    "1",
-                    "--memory",
-                    "1200m",
-                    "--webui-port",
-                    str(free_port()),
-                    "--work-dir",
-                    str(logs / f"work{n}"),
-                    log_file=logs / f"worker{n}.log",
-                )
-            )
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if cluster.status().get("aliveworkers") == 2:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, helpers.tail(logs / "master.log")
-            time.sleep(1)
-        yield cluster
-    finally:
-        for process in reversed(processes):
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def _cluster_settings(cluster, app_name: str, broker, tmp_path, model, world):
