@@ -103,7 +103,9 @@ class RowFile:
     def open(cls, path: str | Path) -> RowFile:
         path = Path(path)
         if not cls.exists(path):
-            raise DatasetError(f"no row file at {path} (expected {path.name}{_HEADER} and {path.name}{_DATA})")
+            raise DatasetError(
+                f"no row file at {path} (expected {path.name}{_HEADER} and {path.name}{_DATA})"
+            )
         data = json.loads(path.with_name(path.name + _HEADER).read_text())
         header = RowHeader(str(data["dtype"]), tuple(int(d) for d in data["row_shape"]), int(data["rows"]))
         size = os.path.getsize(path.with_name(path.name + _DATA))
