@@ -6,7 +6,7 @@ they are unique), and reads a file from wherever it is, straight from the zip wh
 
 The index is sized for the public copy's ten million posts: ``info/`` and ``image/`` folders are
 listed entry by entry (never as one list), and each file costs a 64-bit hash of its base name, the
-place it was found and its row there (14 bytes; a zip member adds its offsets and sizes, 32 bytes),
+place it was found and its row there (14 bytes; a zip member adds its offsets and sizes, 36 bytes),
 instead of a Python object per file. ``Member`` objects are made only when a name is looked up.
 """
 
@@ -112,8 +112,8 @@ class NameIndex:
     """The base names of one kind of file (info or image) -> where the first copy found lives.
 
     Built from (hash, place, row) triples in scan order; a name found again later is a duplicate.
-    A lookup checks the hash only: two different names of one copy sharing a 64-bit hash is a
-    chance of about one in a hundred thousand at ten million files per pair of name sets."""
+    A look-up compares hashes only: a name the copy lacks is taken for one of its n files with a
+    chance of n / 2**64 (one in two trillion at ten million files)."""
 
     def __init__(self, hashes: array, places: array, rows: array) -> None:
         h = np.frombuffer(hashes, dtype=np.int64)
@@ -124,10 +124,8 @@ class NameIndex:
         self.duplicates = int(len(h) - first.sum())
         keep = order[first]
         self.hashes = h[first]
-        self.places = (np.frombuffer(places, dtype=np.uint16) if len(places) else np.zeros(0, np.uint16))[
-            keep
-        ]
-        self.rows = (np.frombuffer(rows, dtype=np.uint32) if len(rows) else np.zeros(0, np.uint32))[keep]
+        self.places = np.frombuffer(places, dtype=np.uint16)[keep]
+        self.rows = np.frombuffer(rows, dtype=np.uint32)[keep]
 
     @classmethod
     def of_hashes(cls, hashes: array) -> NameIndex:
