@@ -30,13 +30,14 @@ from training.encoders.features import (
     FeatureCache,
     PostTable,
     dataset_fingerprint,
-    decode_table_images,
+    decode_table_pixels,
     image_features,
     load_post_table,
     text_features,
 )
 from training.encoders.finetune import FinetuneTrainConfig, tune_image_tower
 from training.encoders.image import ImageEncoder, ImageEncoderConfig
+from training.encoders.pixels import TablePixels
 from training.encoders.text import TextEncoder, TextEncoderConfig
 from training.model_dir import MODALITIES
 from training.store.manifest import IMAGE_WEIGHTS_FILE
@@ -145,7 +146,7 @@ def prepare(
         cnn_losses: list[float] = []
         decoded = None
         if config.image.backbone == "compact_cnn" and image_state is None:
-            decoded = decode_table_images(table, ds, config.cnn.image_size)
+            decoded = decode_table_pixels(table, ds, config.cnn.image_size, cache)
             image_state, cnn_losses = _compact_cnn(
                 table, bags, split, decoded, config, cache, device, progress
             )
@@ -156,7 +157,7 @@ def prepare(
             )
             image_state, cnn_losses = tuned.state, tuned.losses
         image_enc = ImageEncoder(config.image, device=device, state_dict=image_state)
-        if decoded is not None and decoded[0].shape[-1] != image_enc.preprocess.size:
+        if decoded is not None and decoded.size != image_enc.preprocess.size:
             decoded = None
         if tuned is not None:
             blocks["image"] = tuned.features
@@ -220,14 +221,16 @@ def for_splits(
         return
     device = resolve_device(config.device)
     cache = FeatureCache(config.cache_dir, dataset_fingerprint(prep.roots))
-    with open_dataset(prep.roots) as ds:
-        decoded = decode_table_images(prep.table, ds, config.cnn.image_size)
+    with (
+        open_dataset(prep.roots) as ds,
+        decode_table_pixels(prep.table, ds, config.cnn.image_size, cache) as decoded,
+    ):
         for split in splits:
             state, losses = _compact_cnn(
                 prep.table, prep.bags, split, decoded, config, cache, device, progress
             )
             encoder = ImageEncoder(config.image, device=device, state_dict=state)
-            same_size = decoded[0].shape[-1] == encoder.preprocess.size
+            same_size = decoded.size == encoder.preprocess.size
             image = image_features(
                 prep.table, encoder, cache, decoded=decoded if same_size else None, dataset=ds
             )
@@ -244,7 +247,7 @@ def _compact_cnn(
     table: PostTable,
     bags: InfluencerBags,
     split: dict[str, np.ndarray],
-    decoded: tuple[np.ndarray, np.ndarray],
+    decoded: TablePixels,
     config: FeatureConfig,
     cache: FeatureCache,
     device: torch.device,
@@ -256,7 +259,7 @@ def _compact_cnn(
 
     rows = post_rows(bags, split["train"])
     bag_of_row = np.repeat(split["train"], bags.counts()[split["train"]])
-    pixels, present = decoded
+    present = decoded.present
     rows, bag_of_row = rows[present[rows]], bag_of_row[present[rows]]
     split_hash = hashlib.sha256(rows.tobytes()).hexdigest()[:16]
     key = cache.key("cnn", {"cnn": asdict(config.cnn), "train": asdict(config.cnn_train), "rows": split_hash})
@@ -266,7 +269,13 @@ def _compact_cnn(
         return load_file(str(path)), []
     log.info("stage 1: training the compact CNN on %d post images", len(rows))
     net, losses = train_compact_cnn(
-        pixels[rows], bags.labels[bag_of_row], config.cnn, config.cnn_train, device=device, progress=progress
+        decoded.rows,
+        bags.labels[bag_of_row],
+        config.cnn,
+        config.cnn_train,
+        device=device,
+        progress=progress,
+        rows=rows,
     )
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
     if path is not None:

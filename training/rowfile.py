@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -159,3 +159,39 @@ class RowFile:
 
     def __del__(self) -> None:
         self.close()
+
+
+@runtime_checkable
+class RowSource(Protocol):
+    """What reads rows by index: a ``RowFile``, or an in-memory array wrapped in ``ArrayRows``."""
+
+    @property
+    def row_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def __len__(self) -> int: ...
+
+    def take(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+class ArrayRows:
+    """An array already in memory, read through the ``RowSource`` interface."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    @property
+    def row_shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.array.dtype
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        return self.array[np.asarray(rows, dtype=np.int64)]

@@ -1,9 +1,11 @@
 """Parsing influencers.txt and JSON-Image_files_mapping.txt as real copies write them.
 
-Both parsers take lines and a DatasetReport; every odd line is counted there and warned about once
-per kind, none raises. Known defects: a separator line under the header, misspelled labels
-(``fasion``, ``pets``), duplicate mapping rows, image lists that are Python literals (sometimes
-broken), rows whose fields are separated by spaces instead of tabs.
+Both take lines and a DatasetReport; every odd line is counted there and warned about once per
+kind, none raises. The mapping is read one influencer at a time (``mapping_index``); this module
+holds the rules for one line (``mapping_fields``) and for merging one influencer's rows
+(``merge_rows``). Known defects: a separator line under the header, misspelled labels (``fasion``,
+``pets``), duplicate mapping rows, image lists that are Python literals (sometimes broken), rows
+whose fields are separated by spaces instead of tabs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from training.dataset.report import DatasetReport, category_counts
 
 log = logging.getLogger(__name__)
 
+_ESCAPES = {"\\", "\0"}  # a backslash or a null byte: left to ast.literal_eval
 _QUOTED = re.compile(r"""['"]([^'"]+)['"]""")
 
 
@@ -118,6 +121,9 @@ class MappedPost:
 def parse_image_list(text: str) -> list[str] | None:
     """ "['a.jpg', 'b.jpg']" -> ['a.jpg', 'b.jpg']; None when the literal is broken."""
     text = text.strip()
+    plain = _plain_list(text)
+    if plain is not None:
+        return plain
     try:
         value = ast.literal_eval(text) if text else []
     except (ValueError, SyntaxError):
@@ -129,53 +135,62 @@ def parse_image_list(text: str) -> list[str] | None:
     return None
 
 
-def parse_mapping(lines: Iterable[str], report: DatasetReport) -> dict[str, list[MappedPost]]:
-    """The mapping -> {influencer: posts in file order}; repeated rows are merged and counted."""
-    posts: dict[str, dict[str, MappedPost]] = {}
-    bad: list[str] = []
-    broken_lists: list[str] = []
-    duplicates: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or layout.is_separator_line(line):
-            continue
-        parts = _fields(line, 3)
-        if parts and parts[0].strip().lower() == layout.MAPPING_HEADER[0].lower():
-            continue
-        report.mapping_rows += 1
-        if len(parts) < 2 or not parts[0] or not parts[1]:
-            report.bad_mapping_rows += 1
-            bad.append(f"line {number}")
-            continue
+def _plain_list(text: str) -> list[str] | None:
+    """The list literal as the public files write it (single-quoted names, no escapes), read
+    without compiling it; None for anything else (then ``ast.literal_eval`` decides)."""
+    if len(text) < 2 or text[0] != "[" or text[-1] != "]":
+        return None
+    inner = text[1:-1]
+    if not inner:
+        return []
+    names = inner.split(", ")
+    for name in names:
+        if len(name) < 2 or name[0] != "'" or name[-1] != "'" or "'" in name[1:-1] or _ESCAPES & set(name):
+            return None
+    return [name[1:-1] for name in names]
+
+
+def mapping_fields(line: str) -> list[str] | None:
+    """The fields of one line of the mapping (influencer, metadata file, image list text); None
+    for a line that is no row (blank, a separator, the header). See ``usable_row``."""
+    if not line.strip() or layout.is_separator_line(line):
+        return None
+    parts = _fields(line, 3)
+    if parts and parts[0].strip().lower() == layout.MAPPING_HEADER[0].lower():
+        return None
+    return parts
+
+
+def usable_row(parts: list[str]) -> bool:
+    """A row names an influencer and a metadata file (else it is a bad row, counted and skipped)."""
+    return len(parts) >= 2 and bool(parts[0]) and bool(parts[1])
+
+
+@dataclass
+class MergedPosts:
+    """One influencer's rows merged into posts (file order), with what merging found (line numbers)."""
+
+    posts: list[MappedPost]
+    broken_lists: list[int] = field(default_factory=list)  # rows whose image list was salvaged
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line, "influencer/metadata file")
+
+
+def merge_rows(rows: Iterable[tuple[int, list[str]]]) -> MergedPosts:
+    """(line number, fields) of one influencer's rows, in file order -> its posts: a repeated row
+    is merged into the first, its new images appended."""
+    posts: dict[str, MappedPost] = {}
+    merged = MergedPosts([])
+    for number, parts in rows:
         influencer, json_name = parts[0], parts[1]
         images = parse_image_list(parts[2]) if len(parts) == 3 else []
         if images is None:
-            report.bad_image_lists += 1
-            broken_lists.append(f"line {number}")
+            merged.broken_lists.append(number)
             images = _QUOTED.findall(parts[2])
-        of_influencer = posts.setdefault(influencer, {})
-        known = of_influencer.get(json_name)
+        known = posts.get(json_name)
         if known is None:
-            of_influencer[json_name] = MappedPost(json_name, list(dict.fromkeys(images)))
+            posts[json_name] = MappedPost(json_name, list(dict.fromkeys(images)))
             continue
-        report.duplicate_mapping_rows += 1
-        duplicates.append(f"{influencer}/{json_name}")
+        merged.duplicates.append((number, f"{influencer}/{json_name}"))
         known.image_names.extend(n for n in images if n not in known.image_names)
-    report.warn(
-        "bad_mapping_rows",
-        report.bad_mapping_rows,
-        "mapping rows have fewer than two fields and were skipped",
-        bad,
-    )
-    report.warn(
-        "bad_image_lists",
-        report.bad_image_lists,
-        "mapping rows have a broken image list; quoted names were salvaged",
-        broken_lists,
-    )
-    report.warn(
-        "duplicate_mapping_rows",
-        report.duplicate_mapping_rows,
-        "mapping rows repeat an earlier post and were merged into it",
-        duplicates,
-    )
-    return {name: list(of.values()) for name, of in posts.items()}
+    merged.posts = list(posts.values())
+    return merged

@@ -13,16 +13,20 @@ and warned about once per kind; a post without readable metadata is never yielde
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+
 from training.dataset import layout
-from training.dataset.archive import WORLD_META_FILE, DatasetFiles, Member
+from training.dataset.archive import WORLD_META_FILE, DatasetFiles, Member, NameIndex, name_hash
 from training.dataset.info_json import parse_post
-from training.dataset.mapping import MappedPost, parse_influencers, parse_mapping
+from training.dataset.mapping import MappedPost, merge_rows, parse_influencers
+from training.dataset.mapping_index import MappingIndex
 from training.dataset.records import InfluencerRecord, PostRecord
-from training.dataset.report import DatasetReport
+from training.dataset.report import DatasetReport, Examples
 from training.errors import DatasetError, RecordFormatError
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,8 @@ PathLike = str | Path
 
 
 class InstagramDataset:
-    """One dataset copy, indexed on open; posts are parsed lazily, one influencer at a time."""
+    """One dataset copy, indexed on open (compactly: memory grows with influencers and files, a few
+    bytes a file); posts are resolved and parsed lazily, one influencer at a time."""
 
     def __init__(self, files: DatasetFiles) -> None:
         self.files = files
@@ -43,37 +48,61 @@ class InstagramDataset:
                 raise DatasetError(f"no {name} found; is this a copy of the influencer dataset?")
         self._influencers = parse_influencers(files.lines(files.meta[layout.INFLUENCERS_FILE]), self.report)
         self._labels = {r.username: r.category for r in self._influencers}
-        self._posts = parse_mapping(files.lines(files.meta[layout.MAPPING_FILE]), self.report)
+        self._mapping = MappingIndex(files.open_binary(files.meta[layout.MAPPING_FILE]), self.report)
         self._bad_posts: set[tuple[str, str]] = set()
         self._check_references()
 
     def _check_references(self) -> None:
-        """Counts that need only the index: missing metadata and images, unlisted influencers."""
+        """Counts that need only the index, one influencer's rows at a time: merged rows, missing
+        metadata and images, unlisted influencers, metadata files no row names."""
         report, files = self.report, self.files
-        unlisted = [name for name in self._posts if name not in self._labels]
-        no_posts = [r.username for r in self._influencers if r.username not in self._posts]
-        missing_info: list[str] = []
-        missing_images: list[str] = []
-        mapped_info: set[str] = set()
-        for influencer, posts in self._posts.items():
-            for post in posts:
-                report.posts_mapped += 1
-                report.images_mapped += len(post.image_names)
-                report.multi_image_posts += len(post.image_names) > 1
-                info_name = layout.info_member_name(influencer, post.json_name)
-                mapped_info.add(info_name)
-                if info_name not in files.info:
-                    missing_info.append(info_name)
-                for image in post.image_names:
-                    if layout.image_member_name(influencer, image) not in files.images:
-                        missing_images.append(layout.image_member_name(influencer, image))
-        unmapped = [name for name in files.info if name not in mapped_info]
+        unlisted = [name for name in self._mapping.influencers if name not in self._labels]
+        no_posts = [r.username for r in self._influencers if r.username not in self._mapping]
+        broken, duplicates = Examples(by_line=True), Examples(by_line=True)
+        missing_info, missing_images = Examples(), Examples()
+        mapped_info = array("q")
+        for influencer in self._mapping.influencers:
+            merged = merge_rows(self._mapping.rows_of(influencer))
+            broken.extend((n, f"line {n}") for n in merged.broken_lists)
+            duplicates.extend(merged.duplicates)
+            info_names = [layout.info_member_name(influencer, p.json_name) for p in merged.posts]
+            mapped_info.extend(name_hash(n) for n in info_names)
+            missing_info.extend(_absent(info_names, files.info))
+            images = [layout.image_member_name(influencer, i) for p in merged.posts for i in p.image_names]
+            missing_images.extend(_absent(images, files.images))
+            report.posts_mapped += len(merged.posts)
+            report.images_mapped += len(images)
+            report.multi_image_posts += sum(len(p.image_names) > 1 for p in merged.posts)
+        report.bad_image_lists = broken.count
+        report.duplicate_mapping_rows = duplicates.count
+        named = NameIndex.of_hashes(mapped_info).contains(files.info.hashes)  # (info files,) bool
+        del mapped_info
         report.influencers_unlisted = len(unlisted)
         report.influencers_without_posts = len(no_posts)
-        report.posts_missing_metadata = len(missing_info)
-        report.posts = report.posts_mapped - len(missing_info)
-        report.images_missing = len(missing_images)
-        report.info_unmapped = len(unmapped)
+        report.posts_missing_metadata = missing_info.count
+        report.posts = report.posts_mapped - missing_info.count
+        report.images_missing = missing_images.count
+        report.info_unmapped = int(len(named) - named.sum())
+        unmapped = Examples()
+        if report.info_unmapped:  # the names, for the warning: a second listing, only in this case
+            unnamed = set(files.info.hashes[~named].tolist())
+            for name in files.info_names():
+                if name_hash(name) in unnamed:
+                    unmapped.extend([name])
+                    if len(unmapped.examples) == Examples.KEEP:
+                        break
+        report.warn(
+            "bad_image_lists",
+            broken.count,
+            "mapping rows have a broken image list; quoted names were salvaged",
+            broken.examples,
+        )
+        report.warn(
+            "duplicate_mapping_rows",
+            duplicates.count,
+            "mapping rows repeat an earlier post and were merged into it",
+            duplicates.examples,
+        )
         report.warn(
             "influencers_unlisted",
             len(unlisted),
@@ -88,21 +117,21 @@ class InstagramDataset:
         )
         report.warn(
             "posts_missing_metadata",
-            len(missing_info),
+            missing_info.count,
             "mapped posts have no metadata file and are not read",
-            missing_info,
+            missing_info.examples,
         )
         report.warn(
             "images_missing",
-            len(missing_images),
+            missing_images.count,
             "mapped images are missing; their posts keep the images that exist",
-            missing_images,
+            missing_images.examples,
         )
         report.warn(
             "info_unmapped",
-            len(unmapped),
+            report.info_unmapped,
             "metadata files are named by no mapping row and are not read",
-            unmapped,
+            unmapped.examples,
         )
         report.warn(
             "duplicate_members",
@@ -118,14 +147,14 @@ class InstagramDataset:
 
     def usernames(self) -> list[str]:
         """Every influencer with posts: those of influencers.txt first, in file order, then the rest."""
-        listed = [r.username for r in self._influencers if r.username in self._posts]
-        return listed + [name for name in self._posts if name not in self._labels]
+        listed = [r.username for r in self._influencers if r.username in self._mapping]
+        return listed + [name for name in self._mapping.influencers if name not in self._labels]
 
     def iter_posts(self, usernames: Iterable[str] | None = None) -> Iterator[PostRecord]:
         """Posts grouped by influencer (in ``usernames`` order, default ``self.usernames()``), each
         influencer's posts in time order (ties by post id)."""
         names = self.usernames() if usernames is None else list(usernames)
-        unknown = [name for name in names if name not in self._posts]
+        unknown = [name for name in names if name not in self._mapping]
         if unknown:
             log.warning(
                 "%d requested influencers have no posts in this copy (e.g. %s)",
@@ -133,7 +162,8 @@ class InstagramDataset:
                 ", ".join(unknown[:3]),
             )
         for name in names:
-            records = [r for r in (self._read_post(name, p) for p in self._posts.get(name, [])) if r]
+            posts = merge_rows(self._mapping.rows_of(name)).posts
+            records = [r for r in (self._read_post(name, p) for p in posts) if r]
             records.sort(key=lambda r: (r.ts, r.post_id))
             yield from records
 
@@ -152,7 +182,7 @@ class InstagramDataset:
     # -- one post ---------------------------------------------------------------------------------
 
     def _read_post(self, influencer: str, post: MappedPost) -> PostRecord | None:
-        info = self.files.info.get(layout.info_member_name(influencer, post.json_name))
+        info = self.files.info_member(layout.info_member_name(influencer, post.json_name))
         if info is None:
             return None  # counted as posts_missing_metadata when the copy was opened
         try:
@@ -171,7 +201,7 @@ class InstagramDataset:
                 meta.owner,
                 influencer,
             )
-        found = (self.files.images.get(layout.image_member_name(influencer, n)) for n in post.image_names)
+        found = (self.files.image_member(layout.image_member_name(influencer, n)) for n in post.image_names)
         images = tuple(m.location for m in found if m is not None)
         return PostRecord(
             influencer=influencer,
@@ -197,6 +227,7 @@ class InstagramDataset:
     # -- lifetime ---------------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._mapping.close()
         self.files.close()
 
     def __enter__(self) -> InstagramDataset:
@@ -204,6 +235,12 @@ class InstagramDataset:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
+
+
+def _absent(names: list[str], index: NameIndex) -> list[str]:
+    """The names the index does not hold, in order (one vectorised look-up for them all)."""
+    hashes = np.fromiter((name_hash(n) for n in names), np.int64, len(names))
+    return [name for name, ok in zip(names, index.contains(hashes), strict=True) if not ok]
 
 
 def open_dataset(path: PathLike | Sequence[PathLike]) -> InstagramDataset:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,3 +67,27 @@ class DatasetReport:
 def category_counts(categories: list[str], known: tuple[str, ...]) -> dict[str, int]:
     counts = Counter(categories)
     return {name: counts.get(name, 0) for name in known}
+
+
+class Examples:
+    """A count and the first few examples of one defect (``by_line``: the lowest line numbers, for
+    defects found influencer by influencer but quoted in file order); memory stays a few names."""
+
+    KEEP = _EXAMPLES
+
+    def __init__(self, by_line: bool = False) -> None:
+        self.by_line = by_line
+        self.count = 0
+        self._kept: list = []
+
+    def extend(self, items: Iterable[Any]) -> None:
+        for item in items:
+            self.count += 1
+            if self.by_line:
+                self._kept = heapq.nsmallest(self.KEEP, [*self._kept, item])
+            elif len(self._kept) < self.KEEP:
+                self._kept.append(item)
+
+    @property
+    def examples(self) -> list[str]:
+        return [item[1] for item in self._kept] if self.by_line else list(self._kept)

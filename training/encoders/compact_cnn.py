@@ -16,6 +16,7 @@ from torch import nn
 
 from training.encoders.post_task import fit_post_task
 from training.encoders.preprocess import HALF, Preprocess, normalize
+from training.rowfile import ArrayRows, RowSource
 
 log = logging.getLogger(__name__)
 
@@ -81,33 +82,39 @@ class CNNTrainConfig:
 
 
 def train_compact_cnn(
-    images: np.ndarray,
+    images: RowSource | np.ndarray,
     labels: np.ndarray,
     config: CompactCNNConfig,
     train: CNNTrainConfig = CNNTrainConfig(),
     device: str | torch.device = "cpu",
     progress: bool = True,
+    rows: np.ndarray | None = None,
 ) -> tuple[CompactCNN, list[float]]:
-    """Train on (N, 3, S, S) uint8 images with (N,) int labels; returns the net (eval mode, CPU)
-    and the mean training loss of each epoch."""
-    assert images.ndim == 4 and images.shape[1:] == (3, config.image_size, config.image_size), (
-        f"images must be (N, 3, {config.image_size}, {config.image_size}) uint8, got {images.shape}"
+    """Train on (N, 3, S, S) uint8 images (a ``RowSource`` such as a ``RowFile``, or an array) with
+    int labels; ``rows`` picks the training images among them (default: all), ``labels`` has one per
+    picked image. Each batch's images are read with ``take``: memory holds a batch, not the images.
+    Returns the net (eval mode, CPU) and the mean training loss of each epoch."""
+    source = ArrayRows(images) if isinstance(images, np.ndarray) else images
+    size = config.image_size
+    assert source.row_shape == (3, size, size) and source.dtype == np.uint8, (
+        f"images must be (N, 3, {size}, {size}) uint8, got rows of {source.row_shape} {source.dtype}"
     )
-    assert images.dtype == np.uint8 and labels.shape == (images.shape[0],), "labels must be (N,) per image"
+    picked = np.arange(len(source), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    assert labels.shape == (len(picked),), "labels must be (n,), one per training image"
     device = torch.device(device)
     torch.manual_seed(train.seed)
     rng = np.random.default_rng(train.seed)
-    pre = Preprocess(config.image_size, HALF, HALF)
+    pre = Preprocess(size, HALF, HALF)
     net = CompactCNN(config).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=train.lr, weight_decay=train.weight_decay)
-    per_epoch = min(len(images), train.max_images_per_epoch)
+    per_epoch = min(len(picked), train.max_images_per_epoch)
     steps = train.epochs * max(1, -(-per_epoch // train.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train.lr, total_steps=steps)
-    all_images = torch.from_numpy(images)
     all_labels = torch.from_numpy(labels.astype(np.int64))
 
     def forward(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = normalize(all_images[idx].to(device), pre)  # (b, 3, S, S)
+        batch = torch.from_numpy(source.take(picked[idx.numpy()]))  # (b, 3, S, S) uint8
+        x = normalize(batch.to(device), pre)
         flip = torch.rand(x.shape[0], device=device) < 0.5
         x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
         return net.logits(x), all_labels[idx].to(device)
@@ -115,7 +122,7 @@ def train_compact_cnn(
     losses = fit_post_task(
         name="image CNN",
         epochs=train.epochs,
-        order=lambda: torch.from_numpy(rng.permutation(len(images))[: train.max_images_per_epoch]),
+        order=lambda: torch.from_numpy(rng.permutation(len(picked))[: train.max_images_per_epoch]),
         batch_size=train.batch_size,
         forward=forward,
         opt=opt,

@@ -7,7 +7,8 @@ so the profiler and every baseline train on features computed once.
 
     table = load_post_table(dataset, cache)
     text = text_features(table, TextEncoder(), cache)          # (N, D_txt)
-    image = image_features(table, dataset, encoder, cache)     # (N, D_img)
+    pixels = decode_table_pixels(table, dataset, size, cache)  # TablePixels: rows on disk + mask
+    image = image_features(table, encoder, cache, pixels)      # (N, D_img)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from tqdm.auto import tqdm
 
 from training.dataset.reader import InstagramDataset
 from training.encoders.image import ImageEncoder
+from training.encoders.pixels import TablePixels
 from training.encoders.preprocess import decode_image
 from training.encoders.text import TextEncoder, post_text
 from training.errors import ImageDecodeError
@@ -149,15 +151,12 @@ def text_features(
     return cache.array(cache.key("text", identity), compute)
 
 
-def decode_table_images(
-    table: PostTable, dataset: InstagramDataset, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every post's first image as (N, 3, size, size) uint8 and an (N,) bool "has image" mask;
-    unreadable images count as missing (logged once with the count)."""
+def _decode(table: PostTable, dataset: InstagramDataset, size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(n, 3, size, size) uint8, (n,) bool "has image", and how many images could not be read."""
     pixels = np.zeros((len(table), 3, size, size), dtype=np.uint8)
     present = np.zeros(len(table), dtype=bool)
     bad = 0
-    for i, path in enumerate(tqdm(table.images.tolist(), desc="decode images", unit="img", disable=None)):
+    for i, path in enumerate(table.images.tolist()):
         if not path:
             continue
         try:
@@ -165,35 +164,80 @@ def decode_table_images(
             present[i] = True
         except (ImageDecodeError, OSError, KeyError):
             bad += 1
+    return pixels, present, bad
+
+
+def _warn_bad(bad: int) -> None:
     if bad:
         log.warning("%d images could not be read or decoded; those posts get the missing-image vector", bad)
+
+
+def decode_table_images(
+    table: PostTable, dataset: InstagramDataset, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first image of each post of a (small) table as (n, 3, size, size) uint8 and an (n,) bool
+    "has image" mask; unreadable images count as missing (logged once with the count)."""
+    pixels, present, bad = _decode(table, dataset, size)
+    _warn_bad(bad)
     return pixels, present
+
+
+def _rows(table: PostTable, start: int, stop: int) -> PostTable:
+    return PostTable(*(getattr(table, c)[start:stop] for c in _COLUMNS))
+
+
+def decode_table_pixels(
+    table: PostTable, dataset: InstagramDataset, size: int, cache: FeatureCache, chunk: int = 4096
+) -> TablePixels:
+    """Every post's first image as rows on disk (``TablePixels``), decoded chunk by chunk once per
+    dataset and size (cached; with no cache folder, in a temporary one)."""
+    key = cache.key("pixels", {"size": size})
+    path = None if cache.root is None else cache.root / key
+    if path is not None and TablePixels.exists(path):
+        log.info("decoded images from cache %s", path)
+        return TablePixels.open(path)
+    bad = 0
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        nonlocal bad
+        for start in tqdm(range(0, len(table), chunk), desc="decode images", unit="chunk", disable=None):
+            pixels, present, n_bad = _decode(_rows(table, start, start + chunk), dataset, size)
+            bad += n_bad
+            yield pixels, present
+
+    decoded = TablePixels.write(path, (3, size, size), blocks())
+    _warn_bad(bad)
+    return decoded
 
 
 def image_features(
     table: PostTable,
     encoder: ImageEncoder,
     cache: FeatureCache,
-    decoded: tuple[np.ndarray, np.ndarray] | None = None,
+    decoded: TablePixels | None = None,
     dataset: InstagramDataset | None = None,
     chunk: int = 1024,
 ) -> np.ndarray:
     """(N, D_img) float32; posts without a readable image get zeros. ``decoded`` reuses pixels
-    already decoded at the encoder's size; else images are read from ``dataset`` chunk by chunk."""
+    already decoded at the encoder's size, read chunk by chunk; else images are read from
+    ``dataset`` chunk by chunk."""
+    assert decoded is None or decoded.size == encoder.preprocess.size, "pixels decoded at another size"
 
     def compute() -> np.ndarray:
         out = np.zeros((len(table), encoder.dim), dtype=np.float32)
+        bad = 0
         for start in tqdm(range(0, len(table), chunk), desc="image features", unit="chunk", disable=None):
             stop = min(start + chunk, len(table))
             if decoded is not None:
-                pixels, present = decoded[0][start:stop], decoded[1][start:stop]
+                pixels, present = decoded.rows.read(start, stop), decoded.present[start:stop]
             else:
                 assert dataset is not None, "image_features needs decoded pixels or the dataset"
-                sub = PostTable(*(getattr(table, c)[start:stop] for c in _COLUMNS))
-                pixels, present = decode_table_images(sub, dataset, encoder.preprocess.size)
+                pixels, present, n_bad = _decode(_rows(table, start, stop), dataset, encoder.preprocess.size)
+                bad += n_bad
             if present.any():
                 rows = np.flatnonzero(present)
                 out[start + rows] = encoder.encode_decoded(torch.from_numpy(pixels[rows]))
+        _warn_bad(bad)
         return out
 
     return cache.array(image_cache_key(cache, encoder), compute)

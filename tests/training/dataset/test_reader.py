@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import zipfile
@@ -134,3 +135,56 @@ def test_not_a_dataset(tmp_path: Path) -> None:
         open_dataset(tmp_path)
     with pytest.raises(DatasetError, match="does not exist"):
         open_dataset(tmp_path / "nope")
+
+
+def _report_counts(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k not in ("warnings", "archives")}
+
+
+def test_rows_of_one_influencer_spread_over_the_mapping(defect_copy, tmp_path: Path) -> None:
+    """Rows interleaved across influencers (and CRLF line ends) read as the grouped file does: the
+    same posts per influencer, the same counts, warnings quoting lines in file order."""
+    mapping = defect_copy.root / "JSON-Image_files_mapping.txt"
+    with open_dataset(defect_copy.root) as ds:
+        grouped = {name: [repr(p) for p in ds.iter_posts([name])] for name in ds.usernames()}
+        counts = _report_counts(ds.report.to_json())
+    header, *rows = mapping.read_text().splitlines()
+    # every influencer's rows apart; bob's repeated row now comes before alice's
+    spread = [rows[i] for i in (5, 0, 7, 6, 1, 9, 2, 3, 4, 8, 10, 11, 12)]
+    mapping.write_bytes(("\r\n".join([header, *spread]) + "\r\n").encode())
+    with open_dataset(defect_copy.root) as ds:
+        assert ds._mapping.runs > len(ds.usernames())
+        assert {name: [repr(p) for p in ds.iter_posts([name])] for name in ds.usernames()} == grouped
+        assert _report_counts(ds.report.to_json()) == counts
+        seen, repeats = set(), []  # the rows that repeat a post, in the new file order
+        for row in spread:
+            key = tuple(row.split("\t")[:2])
+            if key in seen:
+                repeats.append("/".join(key))
+            seen.add(key)
+        assert repeats == ["bob/202.info", "alice/101.info"]
+        duplicates = next(w for w in ds.report.warnings if w.startswith("duplicate_mapping_rows"))
+        assert duplicates.endswith(f"(e.g. {', '.join(repeats)})")
+
+
+def test_files_found_twice_and_metadata_no_row_names(defect_copy) -> None:
+    """A second copy of a file counts once and the first found is read (a folder's own files, the
+    archive here, before its sub-folders); metadata files no row names are counted and named."""
+    root = defect_copy.root
+    (root / "info" / "zed-999.info").write_text("{}")
+    info = json.loads((root / "info" / "alice-101.info").read_text())
+    info["edge_media_to_caption"]["edges"][0]["node"]["text"] = "Zipped glow"
+    with zipfile.ZipFile(root / "extra.zip", "w") as zf:
+        zf.writestr("copy/info/alice-101.info", json.dumps(info))
+        zf.writestr("copy/info/yy-1.info", "{}")
+        zf.writestr("copy/image/alice-101.jpg", b"other bytes")
+    with open_dataset(root) as ds:
+        assert ds.report.duplicate_members == 2
+        assert ds.report.info_unmapped == 2
+        unmapped = next(w for w in ds.report.warnings if w.startswith("info_unmapped"))
+        assert "yy-1.info, zed-999.info" in unmapped
+        alice = {p.post_id: p for p in ds.iter_posts(["alice"])}
+        assert alice["101"].caption == "Zipped glow"
+        assert alice["101"].image_paths[0] == root / "extra.zip" / "copy/image/alice-101.jpg"
+        assert ds.read_image(alice["101"].image_paths[0]) == b"other bytes"
+        assert len(list(ds.iter_posts())) == ds.report.posts == 7

@@ -18,6 +18,7 @@ from training.encoders.compact_cnn import CNNTrainConfig, CompactCNN, CompactCNN
 from training.encoders.image import ImageEncoder, ImageEncoderConfig
 from training.encoders.preprocess import decode_image, normalize
 from training.errors import ImageDecodeError, ModelFormatError, ModelNotFoundError
+from training.rowfile import RowFile
 
 
 def _jpeg(color: tuple[int, int, int], size: tuple[int, int] = (80, 60)) -> bytes:
@@ -112,6 +113,29 @@ def test_compact_cnn_stage_learns_a_separable_image_task() -> None:
             net.logits(normalize(torch.from_numpy(images), Preprocess(16, HALF, HALF))).argmax(1).numpy()
         )
     assert np.mean(predicted == labels) > 0.9
+
+
+def test_compact_cnn_from_rows_on_disk_equals_the_in_memory_array(tmp_path: Path) -> None:
+    """The same seed gives the same weights whether the training images are an array in memory
+    (``pixels[rows]``, as the stage passed them before) or rows of a RowFile picked by ``rows``:
+    the same images in the same order, the same random draws."""
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, size=(300, 3, 16, 16)).astype(np.uint8)
+    rows = np.sort(rng.choice(300, size=170, replace=False))[::-1].copy()  # a subset, not in file order
+    labels = rng.integers(0, 3, size=len(rows))
+    config = CompactCNNConfig(image_size=16, width=4, feature_dim=8, num_classes=3)
+    train = CNNTrainConfig(epochs=2, batch_size=32, max_images_per_epoch=100, seed=3)
+    with RowFile.create(tmp_path / "pixels", (3, 16, 16), np.uint8) as out:
+        for start in range(0, 300, 64):
+            out.append(pixels[start : start + 64])
+    on_disk = RowFile.open(tmp_path / "pixels")
+    in_memory, memory_losses = train_compact_cnn(pixels[rows], labels, config, train, progress=False)
+    streamed, disk_losses = train_compact_cnn(on_disk, labels, config, train, progress=False, rows=rows)
+    assert disk_losses == memory_losses
+    for name, value in in_memory.state_dict().items():
+        assert torch.equal(streamed.state_dict()[name], value), name
+    shuffled, _ = train_compact_cnn(on_disk, labels, config, train, progress=False, rows=rows[::-1].copy())
+    assert not torch.equal(shuffled.state_dict()["feature.weight"], in_memory.state_dict()["feature.weight"])
 
 
 def test_hugging_face_vision_folder(tmp_path: Path) -> None:
