@@ -158,7 +158,10 @@ def command(
     ] = None,
     python: Annotated[
         list[str] | None,
-        typer.Option(help="LABEL=PYTHON: another environment whose in-memory flow to measure (repeatable)."),
+        typer.Option(
+            help="LABEL=PYTHON: the environment(s) whose in-memory flow to measure (repeatable; "
+            "default: this one)."
+        ),
     ] = None,
     flows: Annotated[str, typer.Option(help="Comma-separated: in_memory, store.")] = "in_memory,store",
     epochs: Annotated[int, typer.Option(help="Profiler epochs of each train step.")] = 20,
@@ -174,7 +177,7 @@ def command(
     runs: list[tuple[str, str, str]] = []  # (label, python, flow)
     for flow in [f.strip() for f in flows.split(",") if f.strip()]:
         if flow == "in_memory":
-            runs += [(label, py, flow) for label, py in others] + [("this", sys.executable, flow)]
+            runs += [(label, py, flow) for label, py in (others or [("this", sys.executable)])]
         elif flow == "store":
             runs.append(("this", sys.executable, flow))
         else:
