@@ -99,7 +99,8 @@ def collect_posts(dataset: InstagramDataset, usernames: Sequence[str] | None = N
 
 
 class FeatureCache:
-    """``.npy`` blocks and the post table under one folder; ``None`` root disables caching."""
+    """``.npy`` blocks, the post table and the decoded pixels (``TablePixels``) under one folder;
+    ``None`` root disables caching."""
 
     def __init__(self, root: str | Path | None, dataset_key: str) -> None:
         self.root = Path(root) if root is not None else None
