@@ -155,6 +155,9 @@ def evaluate_model(
             + "; ".join(split_notes(prep.bags, prep.split))
         )
     held_metrics, by_prefix = held
+    from training.sponsorship.evaluate import evaluate_sponsorship
+
+    sponsorship = evaluate_sponsorship(prep, model.sponsorship, x, features.cache_dir, features.seed)
     spark = None
     if spark_master:
         from training.spark_local import local_spark
@@ -166,6 +169,7 @@ def evaluate_model(
         "dataset": _dataset_info(prep),
         "model": held_metrics,
         "calibration": calibration.to_dict(),
+        "sponsorship": sponsorship,
     }
     if folds:
         metrics["cross_validation"] = cross_validate(
