@@ -8,8 +8,9 @@ user tags), then ``EmbedPipeline`` (image + text towers, batched, CUDA when pres
 profiler's post step: ``h`` (H,), attention score ``s`` and post-category probabilities (C,), and the
 text block of the features (``text``, (T,), the text encoder's output before the projection), which
 the state pools into the influencer's text vector for topic search; with a model that has a sponsored
-head (``ScoutModel.sponsorship``), the probability that the post is a paid one (``sponsor_prob``,
-over the same features; NaN without the head).
+head (``ScoutModel.sponsorship``, training.sponsorship.head), ``sponsor_prob``: the probability that
+the post is a paid one given that it carries no disclosure (the head's ``undisclosed_probability``,
+over the same features), which the state reads for the undisclosed posts only; NaN without the head.
 
 Runs in the same pandas UDF as validation (streaming.job.parse): the model is loaded once per Python
 worker and reused across micro-batches. A post whose image cannot be read or decoded becomes a dead
@@ -49,7 +50,7 @@ EMBED_SCHEMA = StructType(
         StructField("score", FloatType()),  # attention score s
         StructField("post_probs", ArrayType(FloatType())),  # (C,) post-category probabilities
         StructField("text", ArrayType(FloatType())),  # (T,) text features (empty without text), zeros too
-        StructField("sponsor_prob", FloatType()),  # P(paid post) by the sponsored head, NaN without one
+        StructField("sponsor_prob", FloatType()),  # P(paid | f, undisclosed) by the sponsored head, or NaN
         StructField("embed_reason", StringType()),  # null, or one of EMBED_REASONS
         StructField("embed_detail", StringType()),
     ]
@@ -130,7 +131,7 @@ class PostEmbedder:
         self.hidden_dim = self.model.hidden_dim
         self.text_dim = text_dim(self.model)
         self.num_classes = len(self.model.labels)
-        self.sponsorship = getattr(self.model, "sponsorship", None)  # the sponsored head, or None
+        self.sponsorship = self.model.sponsorship  # the sponsored head (training.sponsorship.head), or None
         log.info("embedder for model %s on %s (pid %d)", self.model.version, self.model.device, os.getpid())
 
     def __call__(
@@ -175,7 +176,7 @@ class PostEmbedder:
             h[index], score[index], probs[index] = result.step.h, result.step.scores, result.step.post_probs
             text_features[index] = text_block(result.features, self.text_dim)
             if self.sponsorship is not None:
-                sponsor_prob[index] = self.sponsorship.probability(result.features)  # (F,) rows -> (rows,)
+                sponsor_prob[index] = self.sponsorship.undisclosed_probability(result.features)  # (rows,)
             for row, why in result.image_errors.items():
                 reason[rows[row]], detail[rows[row]] = "image_undecodable", why
         return {"h": h, "score": score, "post_probs": probs, "text": text_features,
