@@ -139,3 +139,30 @@ def test_a_checkpoint_ahead_of_the_store_is_refused(random_model, tmp_path) -> N
     assert not stage.already_committed(0)
     with pytest.raises(StateStoreError, match="holds batches through -1.*fresh"):
         stage.already_committed(5)
+
+
+def test_without_a_sponsored_head_only_the_disclosed_side_is_known(random_model, tmp_path) -> None:
+    """Posts with no probability (a model without the head): disclosed figures and brands, the
+    estimate null, nothing flagged; a frame without any sponsorship column folds too."""
+    from training.model_dir import load_model
+
+    model = load_model(random_model, "cpu")
+    rng = np.random.default_rng(9)
+    stage = StateStage(
+        StateStore(tmp_path / "state.sqlite"), model, StateConfig(undisclosed_threshold=THRESHOLD)
+    )
+    live = _batch(rng, [f"inf_{i}" for i in range(40)], 200, 0, model.hidden_dim)
+    live["sponsor_prob"] = np.nan
+    step = stage.fold(live)
+    assert step.undisclosed.empty
+    for row in step.profiles.itertuples(index=False):
+        posts = live[live["influencer"] == row.influencer]
+        share, _, brands, _ = _sponsorship_of_all(posts)
+        figures = row.sponsorship
+        assert figures.disclosed_share == pytest.approx(share, rel=1e-12)
+        assert figures.estimated_undisclosed is None and figures.flagged_posts is None
+        assert figures.sponsored_share == figures.disclosed_share and figures.likely == ()
+        assert {b: n for b, n, _ in figures.brands} == brands  # the disclosed posts' brands
+    bare = live.drop(columns=["disclosed", "sponsor_prob", "sponsors", "mentions"])
+    for row in stage.fold(bare).profiles.itertuples(index=False):
+        assert row.sponsorship.disclosed_posts == 0 and row.sponsorship.brands == ()
