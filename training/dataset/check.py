@@ -56,8 +56,19 @@ def check_dataset(path: str | Path | Sequence[str | Path], parse: bool = True) -
                 "image_size": meta.knobs.image_size,
                 "split": {part: len(names) for part, names in meta.split.items()},
                 "drifting_influencers": len(meta.drifts),
+                "ads": _ad_counts(meta),
             }
     return result
+
+
+def _ad_counts(meta: Any) -> dict[str, int]:
+    """The world's truth: disclosed and undisclosed paid posts, and organic brand mentions."""
+    truths = [t for posts in meta.posts.values() for t in posts]
+    return {
+        "disclosed": sum(t.ad == "disclosed" for t in truths),
+        "undisclosed": sum(t.ad == "undisclosed" for t in truths),
+        "organic_mentions": sum(t.ad is None and t.brand is not None for t in truths),
+    }
 
 
 def format_check(result: dict[str, Any]) -> str:
@@ -85,9 +96,11 @@ def format_check(result: dict[str, Any]) -> str:
     if "world" in result:
         world = result["world"]
         split = ", ".join(f"{part} {n}" for part, n in world["split"].items())
+        ads = world["ads"]
         lines.append(
             f"synthetic world: seed {world['seed']}, {world['image_size']} px, split {split}, "
-            f"{world['drifting_influencers']} drifting"
+            f"{world['drifting_influencers']} drifting; paid posts {ads['disclosed']} disclosed, "
+            f"{ads['undisclosed']} undisclosed, {ads['organic_mentions']} organic brand mentions"
         )
     if result["warnings"]:
         lines.append(f"warnings: {len(result['warnings'])} (see the log above, or --json)")

@@ -214,6 +214,11 @@ def test_sponsorship_round_trip(tmp_path: Path) -> None:
     assert organic > 0
     counts = check_dataset(world.out)
     assert (counts["posts_sponsor_tag"], counts["posts_disclosure_marker"]) == (tagged, marked)
+    assert counts["world"]["ads"] == {
+        "disclosed": seen["disclosed"],
+        "undisclosed": seen["undisclosed"],
+        "organic_mentions": organic,
+    }
 
 
 def test_sponsorship_rates_follow_the_knobs() -> None:
