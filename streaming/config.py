@@ -56,6 +56,7 @@ class TopicNames(_Section):
     reclassified: str = "influencer-reclassified"
     similar: str = "influencer-similar"
     followers: str = "influencer-followers"
+    undisclosed: str = "influencer-undisclosed"
 
 
 class KafkaSettings(_Section):
@@ -123,6 +124,16 @@ class JobSettings(_Section):
     metrics_port: int = Field(9108, ge=0, le=65535)
 
 
+class SponsorshipSettings(_Section):
+    """Paid posts per influencer (streaming.state.sponsorship), scored by the model's sponsored head."""
+
+    # An undisclosed post whose sponsored probability reaches this is flagged: published on
+    # kafka.topics.undisclosed, kept among the influencer's likely-undisclosed posts, its brands counted.
+    undisclosed_threshold: float = Field(0.5, gt=0, le=1)
+    # The likely-undisclosed posts kept per influencer (the most probable).
+    top_k_posts: int = Field(5, ge=1, le=50)
+
+
 class SimilaritySettings(_Section):
     """The FAISS index behind similar-influencer search (streaming.similarity.index)."""
 
@@ -179,6 +190,7 @@ class ScoutSettings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     spark: SparkSettings = SparkSettings()
     job: JobSettings = JobSettings()
+    sponsorship: SponsorshipSettings = SponsorshipSettings()
     similarity: SimilaritySettings = SimilaritySettings()
     service: ServiceSettings = ServiceSettings()
 

@@ -43,6 +43,11 @@ IMAGE_URI_MAX_CHARS = 3 * 4096
 # Unicode general categories no name may contain.
 FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
+# Sponsorship (streaming.state.sponsorship): the accounts one post names that the job keeps (its
+# sponsors and mentions, each a valid name), and the brands kept per influencer (the most counted).
+POST_BRANDS_MAX = 20
+BRANDS_MAX = 100
+
 # A reclassification lists the post ids of the update that changed the category: the latest this many.
 TRIGGER_POSTS_MAX = 100
 

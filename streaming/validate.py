@@ -12,6 +12,11 @@ one of the REASONS codes; the first problem found wins, in this order:
     bad_timestamp, caption_too_long, too_many_hashtags, bad_base64, image_too_large,
     image_uri_too_long, image_uri_outside_roots
 
+Derived (streaming.events.post_fields): ``mentions``, the accounts the post names (its user tags
+and the caption's @mentions), and ``disclosures``, its disclosure markers (#ad, "paid partnership",
+...), both found by training.sponsorship.markers; ``sponsors`` are kept normalised as ``accounts``
+does; the post is ``disclosed`` when it has sponsors, ``sponsored`` is true or it has a marker.
+
 Names (streaming.limits): ``influencer`` is the Kafka key, the state key, the FAISS id and a page
 label, ``post_id`` is published in profiles; each is at most INFLUENCER_MAX_CHARS / POST_ID_MAX_CHARS
 code points and holds no control, format (bidirectional overrides and isolates, zero-width), surrogate,
@@ -26,6 +31,7 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -45,9 +51,11 @@ from streaming.limits import (
     FORBIDDEN_NAME_CATEGORIES,
     IMAGE_URI_MAX_CHARS,
     INFLUENCER_MAX_CHARS,
+    POST_BRANDS_MAX,
     POST_ID_MAX_CHARS,
     base64_max_bytes,
 )
+from training.sponsorship.markers import brand_mentions, disclosure_markers
 
 REASONS: tuple[str, ...] = (
     "oversized_event",
@@ -151,7 +159,7 @@ def _check_structure(event: dict[str, Any]) -> None:
         raise _reject(reason, detail)
     # JSON may escape lone UTF-16 surrogates ("\ud800"): valid JSON, but no Unicode text.
     texts = [event[key] for key in ("post_id", "influencer", "caption", "image_uri") if key in event]
-    for text in [*texts, *event["hashtags"], *event["usertags"]]:
+    for text in [*texts, *event["hashtags"], *event["usertags"], *(event.get("sponsors") or ())]:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -286,4 +294,22 @@ def validate_event(raw: bytes | None, limits: ValidationLimits) -> ValidPost:
     else:
         image_path = resolve_image_uri(image_uri, limits.image_roots)
 
-    return ValidPost.from_event(event, ts=ts, image_path=image_path)
+    sponsors = event.get("sponsors")
+    disclosures = disclosure_markers(event["caption"], event["hashtags"])
+    return ValidPost.from_event(
+        event,
+        ts=ts,
+        image_path=image_path,
+        sponsors=None if sponsors is None else accounts(sponsors),
+        mentions=accounts(brand_mentions(event["usertags"], event["caption"])),
+        disclosures=disclosures,
+        disclosed=bool(sponsors) or event.get("sponsored") is True or bool(disclosures),
+    )
+
+
+def accounts(names: Iterable[str]) -> tuple[str, ...]:
+    """Account names as the job keeps them (sponsors, mentions): lower case without '@', each once
+    (training.sponsorship.markers), only those a name may be (INFLUENCER_MAX_CHARS, no forbidden
+    character), the first POST_BRANDS_MAX. They are published as brands and shown on the page."""
+    kept = (name for name in brand_mentions(names, "") if len(name) <= INFLUENCER_MAX_CHARS)
+    return tuple(name for name in kept if forbidden_char(name) is None)[:POST_BRANDS_MAX]

@@ -229,4 +229,12 @@ def evaluate(
     for method, by_variant in (metrics.get("results") or {}).items():
         cells = "  ".join(f"{v} {r['macro_f1']:.3f}" for v, r in by_variant.items())
         typer.echo(f"{METHOD_NAMES.get(method, method):45s} macro-F1  {cells}")
+    sponsorship = (metrics.get("sponsorship") or {}).get("undisclosed")
+    if sponsorship:
+        cells = ", ".join(
+            f"{name} {m['average_precision']['mean']:.3f}" for name, m in sponsorship["methods"].items()
+        )
+        typer.echo(
+            f"undisclosed ads ({sponsorship['positives']} in the test posts), average precision: {cells}"
+        )
     typer.echo(f"report: {out / 'report.md'}")

@@ -129,12 +129,22 @@ def paired_bootstrap(
         k: float(macro_f1_resampled(y, np.asarray(v, dtype=np.int64), full, classes)[0])
         for k, v in predictions.items()
     }
-    tail = 100 * (1 - confidence) / 2
-
-    def interval(mean: float, values: np.ndarray) -> Interval:
-        low, high = np.percentile(values, [tail, 100 - tail])
-        return Interval(mean, float(high - low) / 2, len(y), confidence, (float(low), float(high)))
-
-    methods = {k: interval(point[k], draws[k]) for k in predictions}
-    differences = {(a, b): interval(point[a] - point[b], draws[a] - draws[b]) for a, b in pairs}
+    methods = {k: percentile_interval(point[k], draws[k], len(y), confidence) for k in predictions}
+    differences = {
+        (a, b): percentile_interval(point[a] - point[b], draws[a] - draws[b], len(y), confidence)
+        for a, b in pairs
+    }
     return methods, differences
+
+
+def percentile_interval(point: float, draws: np.ndarray, n: int, confidence: float = CONFIDENCE) -> Interval:
+    """The percentile interval of bootstrap ``draws`` around the statistic's ``point`` value on the
+    whole sample (``n`` resampled units); draws that are NaN (undefined in that resample) are left out,
+    and with none defined the interval is unknown."""
+    values = np.asarray(draws, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return Interval(point, math.nan, n, confidence)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return Interval(point, float(high - low) / 2, n, confidence, (float(low), float(high)))

@@ -12,6 +12,8 @@ settings, metrics and library versions::
     profiler.json              ProfilerConfig (projection, attention, heads)
     profiler.safetensors       profiler weights, feature standardisation included
     calibration.json           post-count temperature of the influencer probabilities (optional)
+    sponsorship.json           the sponsored-post head's config and label frequency (optional)
+    sponsorship.safetensors    its weights (training.sponsorship.head)
     training.json              the TrainConfig that produced it
     metrics.json               evaluation results (not part of the version)
 
@@ -43,6 +45,13 @@ from training.encoders.text import TextEncoder, TextEncoderConfig
 from training.errors import ModelFormatError, ModelNotFoundError
 from training.interface import PostInput, PostStep, softmax_pool
 from training.profiler import PostAttentiveProfiler, ProfilerConfig
+from training.sponsorship.head import (
+    SPONSORSHIP_FILE,
+    SPONSORSHIP_WEIGHTS,
+    SponsoredHead,
+    load_head,
+    save_head,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,8 @@ _VERSIONED = (
     "profiler.json",
     "profiler.safetensors",
     CALIBRATION_FILE,
+    SPONSORSHIP_FILE,
+    SPONSORSHIP_WEIGHTS,
 )
 _LIBRARIES = ("torch", "torchvision", "transformers", "safetensors", "numpy", "pyspark", "influencer-scout")
 
@@ -74,6 +85,8 @@ class ModelParts:
     image_dim: int = 0
     image_state: dict[str, torch.Tensor] = field(default_factory=dict)
     calibration: Calibration | None = None  # None: probabilities are the network's softmax
+    sponsorship: SponsoredHead | None = None  # the sponsored-post head on the same features
+    sponsorship_training: dict[str, Any] = field(default_factory=dict)  # its fit summary
 
     def __post_init__(self) -> None:
         assert self.modalities and all(m in MODALITIES for m in self.modalities), (
@@ -89,6 +102,9 @@ class ModelParts:
         )
         assert dims == self.profiler.config.feature_dim, f"encoder dims {dims} != profiler feature_dim"
         assert len(self.labels) == self.profiler.config.num_classes, "one label per profiler class"
+        assert self.sponsorship is None or self.sponsorship.config.feature_dim == dims, (
+            f"sponsored head reads {self.sponsorship.config.feature_dim} features, the model gives {dims}"
+        )
         assert self.profiler.config.pooling != "mean_features", (
             "mean_features pooling is an evaluation baseline: its embedding is not a pooling of h, so it "
             "cannot be served incrementally; export attention or mean pooling"
@@ -148,6 +164,7 @@ def save_model(
         save_calibration(folder, parts.calibration)
     elif (folder / CALIBRATION_FILE).exists():
         (folder / CALIBRATION_FILE).unlink()
+    save_head(folder, parts.sponsorship, parts.sponsorship_training)
     if metrics is not None:
         write_metrics(folder, metrics)
     version = _content_version(folder)
@@ -217,6 +234,8 @@ class ScoutModel:
         self.feature_dim: int = config.feature_dim
         self.hidden_dim: int = config.hidden_dim
         self.calibration: Calibration | None = load_calibration(folder)
+        # the sponsored-post head, or None: .probability(features (n, F)) -> (n,) P(paid post)
+        self.sponsorship: SponsoredHead | None = load_head(folder, self.device)
         text = _read_json(folder / "text_encoder.json")
         image = _read_json(folder / "image_encoder.json")
         self._text_config = TextEncoderConfig.from_dict(text["config"]) if text["config"] else None

@@ -16,6 +16,7 @@ from training.bags import InfluencerBags
 from training.calibration import ECE_BINS, Calibration
 from training.dataset.reader import InstagramDataset
 from training.encoders.features import PostTable
+from training.sponsorship.report import sponsorship_lines
 from training.train import Predictions
 
 log = logging.getLogger(__name__)
@@ -303,6 +304,7 @@ def markdown(metrics: dict[str, Any]) -> str:
             "",
         ]
         lines += _calibration_lines(model, metrics.get("calibration") or Calibration().to_dict())
+    lines += sponsorship_lines(metrics.get("sponsorship"))
     if metrics.get("targets"):
         lines += ["", "Targets (macro-F1 points; met only where the 95% interval clears the bar):", ""]
         lines += [f"- {t['name']}: {_target_value(t)} — {t['status']}" for t in metrics["targets"]]

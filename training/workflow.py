@@ -21,6 +21,7 @@ from training.calibration import Calibration
 from training.model_dir import ModelParts, load_model, save_model, write_metrics
 from training.pipeline import DatasetPath, FeatureConfig, Prepared, prepare, prepare_from_store
 from training.prefixes import calibrate, predict_prefixes
+from training.sponsorship.train import SponsorTrainConfig, train_beside_profiler
 from training.train import TrainConfig, fit_profiler
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,17 @@ def train_model(
     modalities: tuple[str, ...] = ("image", "text"),
     progress: bool = True,
     store: str | Path | None = None,
+    sponsorship: SponsorTrainConfig | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Train and export; returns (version, metrics). ``metrics["test"]`` is None when the dataset is
     too small to hold anyone out (``metrics["dataset"]["not_held_out"]`` says what is missing).
     With ``store`` (a feature store of ``dataset``, `scout features`), the features and the encoders
-    are the store's and are read batch by batch; ``features``' encoder settings are then unused."""
+    are the store's and are read batch by batch; ``features``' encoder settings are then unused.
+    The sponsored-post head trains beside the profiler on the same features (none when the
+    training posts disclose too few paid posts; ``metrics["sponsorship"]`` is then None)."""
     features = features or FeatureConfig()
     train = train or TrainConfig()
+    sponsorship = sponsorship or SponsorTrainConfig(seed=train.seed, device=train.device)
     from training.evaluate import held_out_metrics
 
     if store is not None:
@@ -74,7 +79,17 @@ def train_model(
     val = predict_prefixes(fit.profiler, x, prep.bags, prep.split["val"], device=train.device)
     calibration = calibrate(val, prep.bags)
     held = held_out_metrics(fit.profiler, x, prep.bags, prep.split["test"], calibration, train.device)
-    metrics = {"test": held[0] if held else None, "dataset": info, "calibration": calibration.to_dict()}
+    sponsored = None
+    if prep.table is not None:
+        sponsored = train_beside_profiler(prep, x, features.cache_dir, sponsorship)
+    else:  # the head's labels come from the post table, which a store run does not hold
+        log.warning("training from a feature store: the sponsored-post head is not trained")
+    metrics = {
+        "test": held[0] if held else None,
+        "dataset": info,
+        "calibration": calibration.to_dict(),
+        "sponsorship": sponsored.summary if sponsored else None,
+    }
     if held:
         log.info("held-out: accuracy %.3f, macro-F1 %.3f", held[0]["accuracy"], held[0]["macro_f1"])
     parts = ModelParts(
@@ -88,6 +103,8 @@ def train_model(
         image_dim=prep.dim("image"),
         image_state=prep.image_state if "image" in modalities else {},
         calibration=calibration if calibration.fitted_on else None,
+        sponsorship=sponsored.head if sponsored else None,
+        sponsorship_training=sponsored.summary if sponsored else {},
     )
     training = {
         "features": features.to_dict(),
@@ -96,6 +113,7 @@ def train_model(
         "best_epoch": fit.best_epoch,
         "history": fit.history,
         "image_cnn_losses": prep.cnn_losses,
+        "sponsorship": sponsorship.to_dict(),
         "command": _command_line(),
     }
     version = save_model(out_dir, parts, training=training, metrics=metrics)
@@ -155,6 +173,11 @@ def evaluate_model(
             + "; ".join(split_notes(prep.bags, prep.split))
         )
     held_metrics, by_prefix = held
+    from training.sponsorship.evaluate import evaluate_sponsorship
+
+    sponsorship = None  # (needs the post table, which a store run does not hold)
+    if prep.table is not None:
+        sponsorship = evaluate_sponsorship(prep, model.sponsorship, x, features.cache_dir, features.seed)
     spark = None
     if spark_master:
         from training.spark_local import local_spark
@@ -166,6 +189,7 @@ def evaluate_model(
         "dataset": _dataset_info(prep),
         "model": held_metrics,
         "calibration": calibration.to_dict(),
+        "sponsorship": sponsorship,
     }
     if folds:
         metrics["cross_validation"] = cross_validate(

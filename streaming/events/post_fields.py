@@ -44,6 +44,12 @@ class ValidPost:
     likes: int | None = _field("long", "optional")
     comments: int | None = _field("long", "optional")
     sponsored: bool | None = _field("boolean", "optional")
+    # the paid-partnership accounts, as validation normalises them (streaming.validate)
+    sponsors: tuple[str, ...] | None = _field("strings", "optional")
+    # derived from the caption, hashtags and user tags (training.sponsorship.markers)
+    mentions: tuple[str, ...] = _field("strings", "derived")  # the accounts the post names
+    disclosures: tuple[str, ...] = _field("strings", "derived")  # its disclosure markers (#ad, ...)
+    disclosed: bool = _field("boolean", "derived")  # sponsors, sponsored or a disclosure marker
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any], **parsed: Any) -> ValidPost:

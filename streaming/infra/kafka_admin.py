@@ -51,6 +51,7 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         TopicSpec(topics.reclassified, 1, SIZED),
         TopicSpec(topics.similar, kafka.posts_partitions, COMPACTED),
         TopicSpec(topics.followers, 1, COMPACTED),
+        TopicSpec(topics.undisclosed, 1, SIZED),
     ]
 
 

@@ -9,14 +9,15 @@ For micro-batch ``batch_id``, in this order:
     5. profiles      -> influencer-profiles
     6. reclassified  -> influencer-reclassified (profiles whose category changed)
     7. similar       -> FAISS upsert of the changed influencers, their neighbours -> influencer-similar
-    8. flush         every sink, in the same order
-    9. state         the new states and the batch id, one store transaction; only then return, so
+    8. undisclosed   -> influencer-undisclosed (undisclosed posts scored over the threshold)
+    9. flush         every sink, in the same order
+   10. state         the new states and the batch id, one store transaction; only then return, so
                      Spark writes the batch's commit after the state and every output
 
-A crash before step 9 ends leaves the store as it was: Spark replays the batch from its offsets log
+A crash before step 10 ends leaves the store as it was: Spark replays the batch from its offsets log
 (same offsets, same batch timestamp), the fold starts from the same states and the sinks rewrite the
 same values under the same keys (idempotent per key and batch id; sinks are at-least-once). A crash
-after step 9 but before Spark's commit replays a batch the store holds: step 2 skips it.
+after step 10 but before Spark's commit replays a batch the store holds: step 2 skips it.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class CommitReport:
     batch_id: int
     posts: int = 0  # posts folded into the state in this batch (dead letters not included)
     written: dict[str, int] = field(default_factory=dict)  # sink name -> records
-    seconds: float = 0.0  # the sinks: steps 4-8
+    seconds: float = 0.0  # the sinks: steps 4-9
     sink_seconds: dict[str, float] = field(default_factory=dict)  # sink name (and "flush") -> seconds
     influencers: int = 0  # influencers updated
-    state_seconds: float = 0.0  # the state stage: fold (3) and store commit (9)
+    state_seconds: float = 0.0  # the state stage: fold (3) and store commit (10)
     skipped: bool = False  # a replay of a batch the state store already holds
     collect_seconds: float = 0.0  # step 1: the executors' parse + embed stage and the transfer
 
@@ -87,8 +88,9 @@ class BatchCommitter:
             return self._report(CommitReport(batch_id, skipped=True, collect_seconds=collect_seconds))
         dead = embedded["dlq_reason"].notna()
         step = self.state.fold(embedded[~dead])  # 3.
-        report = self.commit_batch(SinkBatch(batch_id, step.profiles, embedded[dead].reset_index(drop=True)))
-        report.state_seconds = step.seconds + self.state.commit(batch_id, step)  # 9.
+        dead_letters = embedded[dead].reset_index(drop=True)
+        report = self.commit_batch(SinkBatch(batch_id, step.profiles, dead_letters, step.undisclosed))
+        report.state_seconds = step.seconds + self.state.commit(batch_id, step)  # 10.
         report.influencers = len(step.profiles)
         report.collect_seconds = collect_seconds
         if self.metrics is not None:
@@ -105,12 +107,12 @@ class BatchCommitter:
         if self.last_batch_id is not None and batch_id <= self.last_batch_id:
             log.info("batch %d replayed (last written %d): same values again", batch_id, self.last_batch_id)
         report = CommitReport(batch_id, posts=int(batch.profiles["trigger_posts"].map(len).sum()))
-        for sink in self.sinks:  # 4.-7.
+        for sink in self.sinks:  # 4.-8.
             sink_started = time.perf_counter()
             report.written[sink.name] = sink.write(batch)
             report.sink_seconds[sink.name] = time.perf_counter() - sink_started
         flush_started = time.perf_counter()
-        for sink in self.sinks:  # 8.
+        for sink in self.sinks:  # 9.
             sink.flush()
         report.sink_seconds["flush"] = time.perf_counter() - flush_started
         self.last_batch_id = batch_id

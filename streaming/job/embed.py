@@ -7,7 +7,10 @@ resolved inside ``job.image_roots`` by validation), the text (``post_text`` of c
 user tags), then ``EmbedPipeline`` (image + text towers, batched, CUDA when present) and the
 profiler's post step: ``h`` (H,), attention score ``s`` and post-category probabilities (C,), and the
 text block of the features (``text``, (T,), the text encoder's output before the projection), which
-the state pools into the influencer's text vector for topic search.
+the state pools into the influencer's text vector for topic search; with a model that has a sponsored
+head (``ScoutModel.sponsorship``, training.sponsorship.head), ``sponsor_prob``: the probability that
+the post is a paid one given that it carries no disclosure (the head's ``undisclosed_probability``,
+over the same features), which the state reads for the undisclosed posts only; NaN without the head.
 
 Runs in the same pandas UDF as validation (streaming.job.parse): the model is loaded once per Python
 worker and reused across micro-batches. A post whose image cannot be read or decoded becomes a dead
@@ -47,6 +50,7 @@ EMBED_SCHEMA = StructType(
         StructField("score", FloatType()),  # attention score s
         StructField("post_probs", ArrayType(FloatType())),  # (C,) post-category probabilities
         StructField("text", ArrayType(FloatType())),  # (T,) text features (empty without text), zeros too
+        StructField("sponsor_prob", FloatType()),  # P(paid | f, undisclosed) by the sponsored head, or NaN
         StructField("embed_reason", StringType()),  # null, or one of EMBED_REASONS
         StructField("embed_detail", StringType()),
     ]
@@ -127,6 +131,7 @@ class PostEmbedder:
         self.hidden_dim = self.model.hidden_dim
         self.text_dim = text_dim(self.model)
         self.num_classes = len(self.model.labels)
+        self.sponsorship = self.model.sponsorship  # the sponsored head (training.sponsorship.head), or None
         log.info("embedder for model %s on %s (pid %d)", self.model.version, self.model.device, os.getpid())
 
     def __call__(
@@ -139,7 +144,7 @@ class PostEmbedder:
         image_path: np.ndarray,
     ) -> dict[str, np.ndarray]:
         """Columns of n rows -> EMBED_SCHEMA columns: h (n, H), score (n,), post_probs (n, C), text
-        (n, T), reasons."""
+        (n, T), sponsor_prob (n,), reasons."""
         from streaming.text_space import text_block
         from training.encoders.text import post_text
         from training.interface import PostInput
@@ -149,6 +154,7 @@ class PostEmbedder:
         score = np.zeros(n, np.float32)  # (n,)
         probs = np.zeros((n, self.num_classes), np.float32)  # (n, C)
         text_features = np.zeros((n, self.text_dim), np.float32)  # (n, T)
+        sponsor_prob = np.full(n, np.nan, np.float32)  # (n,)
         reason = np.full(n, None, dtype=object)
         detail = np.full(n, None, dtype=object)
         rows: list[int] = []
@@ -169,10 +175,12 @@ class PostEmbedder:
             index = np.asarray(rows)
             h[index], score[index], probs[index] = result.step.h, result.step.scores, result.step.post_probs
             text_features[index] = text_block(result.features, self.text_dim)
+            if self.sponsorship is not None:
+                sponsor_prob[index] = self.sponsorship.undisclosed_probability(result.features)  # (rows,)
             for row, why in result.image_errors.items():
                 reason[rows[row]], detail[rows[row]] = "image_undecodable", why
-        return {"h": h, "score": score, "post_probs": probs, "text": text_features, "embed_reason": reason,
-                "embed_detail": detail}  # fmt: skip
+        return {"h": h, "score": score, "post_probs": probs, "text": text_features,
+                "sponsor_prob": sponsor_prob, "embed_reason": reason, "embed_detail": detail}  # fmt: skip
 
 
 _EMBEDDERS: dict[EmbedConfig, PostEmbedder] = {}  # per Python worker: loaded once, reused by every batch
@@ -232,6 +240,7 @@ def parse_and_embed(raw: DataFrame, job: JobSettings) -> DataFrame:
         F.col("_result.score").alias("score"),
         F.col("_result.post_probs").alias("post_probs"),
         F.col("_result.text").alias("text"),
+        F.col("_result.sponsor_prob").alias("sponsor_prob"),
         F.when(rejected, F.lit("parse")).when(failed, F.lit("embed")).alias("dlq_stage"),
         F.coalesce("_result.dlq_reason", "_result.embed_reason").alias("dlq_reason"),
         F.coalesce("_result.dlq_detail", "_result.embed_detail").alias("dlq_detail"),

@@ -6,9 +6,10 @@
     job.stop()
 
 The checkpoint directory holds Spark's offsets and commits, the influencer state store
-(``state.sqlite``, streaming.state.store) and ``scout-job.json`` with the model version and tau it
-was first written with. A job started with another model or tau is refused
-(CheckpointMismatchError) before anything runs: the state's h and s come from one model.
+(``state.sqlite``, streaming.state.store) and ``scout-job.json`` with the model version, tau and
+sponsorship threshold it was first written with. A job started with another model, tau or threshold
+is refused (CheckpointMismatchError) before anything runs: the state's h and s come from one model,
+its flagged posts and brands from one threshold.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ QUERY_NAME = "influencer-scout"
 class CheckpointInfo:
     model_version: str
     tau_seconds: float | None
+    undisclosed_threshold: float | None = None  # None: a checkpoint from before the sponsorship state
 
 
 def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
@@ -62,6 +64,12 @@ def claim_checkpoint(directory: Path, info: CheckpointInfo) -> CheckpointInfo:
         raise CheckpointMismatchError(
             f"checkpoint {directory} was built with job.tau_seconds={stored.tau_seconds}, the job has "
             f"{info.tau_seconds}; use the same tau or a fresh spark.checkpoint_dir"
+        )
+    if stored.undisclosed_threshold != info.undisclosed_threshold:
+        raise CheckpointMismatchError(
+            f"checkpoint {directory} was built with sponsorship.undisclosed_threshold="
+            f"{stored.undisclosed_threshold}, the job has {info.undisclosed_threshold}; use the same "
+            "threshold or a fresh spark.checkpoint_dir"
         )
     return stored
 
@@ -103,7 +111,12 @@ class StreamJob:
 
         settings = self.settings
         model = load_model(settings.job.model_dir, device="cpu")  # version and labels; no encoder loads
-        claim_checkpoint(self.checkpoint_dir, CheckpointInfo(model.version, settings.job.tau_seconds))
+        claim_checkpoint(
+            self.checkpoint_dir,
+            CheckpointInfo(
+                model.version, settings.job.tau_seconds, settings.sponsorship.undisclosed_threshold
+            ),
+        )
         spark = self.spark or self._session()
         self._start_metrics(spark)
         self.committer = self._committer(model)
@@ -205,6 +218,7 @@ class StreamJob:
         from streaming.job.sinks.profiles import ProfilesSink
         from streaming.job.sinks.reclassified import ReclassifiedSink
         from streaming.job.sinks.similar import SimilarSink
+        from streaming.job.sinks.undisclosed import UndisclosedSink
         from streaming.job.stateful import StateConfig, StateStage
         from streaming.state.store import StateStore
 
@@ -219,11 +233,15 @@ class StreamJob:
             ProfilesSink(kafka, model.labels),
             ReclassifiedSink(kafka, model.labels),
             similar,
+            UndisclosedSink(kafka),
         ]
+        sponsorship = settings.sponsorship
         state = StateStage(
             StateStore(self.checkpoint_dir / STATE_STORE),
             model,
-            StateConfig(job.tau_seconds, job.top_k_posts),
+            StateConfig(
+                job.tau_seconds, job.top_k_posts, sponsorship.undisclosed_threshold, sponsorship.top_k_posts
+            ),
         )
         return BatchCommitter(sinks, self.metrics, self.on_commit, state)
 

@@ -8,8 +8,10 @@
 ``fold`` gathers the stored states of the G influencers the batch touches (one store query), folds
 its B posts into them with one segmented online-softmax update and one top-k sort
 (streaming.state.fold), classifies the G embeddings in one model call and builds the G profile rows,
-each with its pooled text vector (topic search) and its engagement figures (likes, comments, posts
-per week; streaming.state.engagement).
+each with its pooled text vector (topic search), its engagement figures (likes, comments, posts
+per week; streaming.state.engagement) and its sponsorship figures (disclosed and estimated
+undisclosed shares, brands, likely-undisclosed posts; streaming.state.sponsorship), and the rows of
+the batch's flagged posts (``step.undisclosed``: undisclosed, scored over the threshold).
 Nothing is written until ``commit``: a batch that fails before it leaves the store as it was, and
 the replayed batch folds the same posts into the same states again.
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from streaming.limits import TRIGGER_POSTS_MAX
 from streaming.state import online_softmax as attention
 from streaming.state.engagement import Engagement, engagement
 from streaming.state.fold import FoldedBatch, PostBatch, StateBatch, fold_batch
+from streaming.state.sponsorship import Sponsorship, flagged, post_brands, sponsorship
 from streaming.state.store import StateStore
 from streaming.text_space import text_dim
 
@@ -58,6 +61,7 @@ class ProfileColumns:
     model_version: str
     text_vector: list[np.ndarray]  # G arrays (T,) float64, the pooled text features (T = 0: none)
     engagement: list[Engagement]
+    sponsorship: list[Sponsorship]
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({column: getattr(self, column) for column in PROFILE_COLUMNS})
@@ -70,6 +74,15 @@ PROFILE_COLUMNS: tuple[str, ...] = tuple(column.name for column in fields(Profil
 class StateConfig:
     tau_seconds: float | None = None
     top_k: int = 5
+    undisclosed_threshold: float = 0.5  # sponsorship.undisclosed_threshold
+    likely_k: int = 5  # sponsorship.top_k_posts
+
+
+# The rows of the flagged posts of a batch (the influencer-undisclosed sink reads them).
+UNDISCLOSED_COLUMNS: tuple[str, ...] = (
+    "influencer", "post_id", "probability", "brands", "event_time", "processing_time", "model_version",
+    "threshold",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -81,13 +94,20 @@ class FoldStep:
     added: int  # influencers seen for the first time
     posts: int
     seconds: float  # fold time (store read, update, classify, rows)
+    undisclosed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(UNDISCLOSED_COLUMNS)))
 
 
-def _counts(live: pd.DataFrame, column: str) -> np.ndarray:
-    """(B,) float64 likes or comments, NaN where a post gave none (or the frame has no such column)."""
+def _floats(live: pd.DataFrame, column: str) -> np.ndarray:
+    """(B,) float64 likes, comments or sponsored probabilities, NaN where a post has none (or the frame
+    has no such column)."""
     if column not in live.columns:
         return np.full(len(live), np.nan)
     return pd.to_numeric(live[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A list column's value (a list or an array from Arrow, None when absent) as a tuple."""
+    return () if value is None else tuple(value)
 
 
 def _epoch_ns(ts: pd.Series) -> np.ndarray:
@@ -139,14 +159,61 @@ class StateStage:
             image_uri=live["image_uri"].to_numpy()[order].tolist(),
             caption=live["caption"].to_numpy()[order].tolist(),
             text=self._texts(live)[order],
-            likes=_counts(live, "likes")[order],
-            comments=_counts(live, "comments")[order],
+            likes=_floats(live, "likes")[order],
+            comments=_floats(live, "comments")[order],
+            **self._sponsorship_columns(live, order),
         )
         prior = self.store.read(names.tolist(), self.model.hidden_dim, self.text_dim)
-        folded = fold_batch(prior, posts, self.config.tau_seconds, self.config.top_k)
-        profiles, states = self._classified(folded, prior, posts, ts_ns, live["batch_time"].iloc[0])
+        config = self.config
+        folded = fold_batch(prior, posts, config.tau_seconds, config.top_k,
+                            threshold=config.undisclosed_threshold, likely_k=config.likely_k)  # fmt: skip
+        batch_time = live["batch_time"].iloc[0]
+        profiles, states = self._classified(folded, prior, posts, ts_ns, batch_time)
         added = int((prior.n == 0).sum())
-        return FoldStep(profiles, states, added, len(live), time.perf_counter() - started)
+        undisclosed = self._undisclosed(states.names, posts, ts_ns, batch_time)
+        return FoldStep(profiles, states, added, len(live), time.perf_counter() - started, undisclosed)
+
+    def _sponsorship_columns(self, live: pd.DataFrame, order: np.ndarray) -> dict[str, Any]:
+        """PostBatch's disclosed (B,), probability (B,) and brands (B tuples, empty for the posts whose
+        brands do not count: neither disclosed nor flagged), in ``order``."""
+        b = len(live)
+        disclosed = (
+            live["disclosed"].astype("boolean").fillna(False).to_numpy(bool)[order]
+            if "disclosed" in live
+            else np.zeros(b, bool)
+        )
+        probability = _floats(live, "sponsor_prob")[order]
+        counted = np.flatnonzero(
+            disclosed | flagged(disclosed, probability, self.config.undisclosed_threshold)
+        )
+        brands: list[tuple[str, ...]] = [()] * b
+        if counted.size:
+            sponsors, mentions = (
+                live[column].to_numpy()[order] if column in live else np.full(b, None)
+                for column in ("sponsors", "mentions")
+            )
+            for i in counted.tolist():  # the few paid-looking posts only
+                brands[i] = post_brands(_strings(sponsors[i]), _strings(mentions[i]))
+        return {"disclosed": disclosed, "probability": probability, "brands": brands}
+
+    def _undisclosed(
+        self, names: tuple[str, ...], posts: PostBatch, ts_ns: np.ndarray, batch_time: Any
+    ) -> pd.DataFrame:
+        """One row per flagged post of the batch (UNDISCLOSED_COLUMNS)."""
+        rows = np.flatnonzero(flagged(posts.disclosed, posts.probability, self.config.undisclosed_threshold))
+        return pd.DataFrame(
+            {
+                "influencer": np.asarray(names, dtype=object)[posts.segment[rows]],
+                "post_id": posts.post_id[rows],
+                "probability": posts.probability[rows],
+                "brands": [posts.brands[i] for i in rows.tolist()],
+                "event_time": pd.to_datetime(ts_ns[rows], utc=True),
+                "processing_time": pd.Timestamp(batch_time),
+                "model_version": self.model.version,
+                "threshold": self.config.undisclosed_threshold,
+            },
+            columns=list(UNDISCLOSED_COLUMNS),
+        )
 
     def _texts(self, live: pd.DataFrame) -> np.ndarray:
         """(B, T) text features of the posts; zeros when the frame has none (T = 0 without text)."""
@@ -183,6 +250,12 @@ class StateStage:
             model_version=model.version,
             text_vector=list(folded.texts),
             engagement=[engagement(int(n), tally) for n, tally in zip(states.n, states.tally, strict=True)],
+            sponsorship=[
+                sponsorship(int(n), tally, brands, likely, self.config.undisclosed_threshold)
+                for n, tally, brands, likely in zip(
+                    states.n, states.sponsor, states.brands, states.likely, strict=True
+                )
+            ],  # fmt: skip
         ).frame()
         return profiles, replace(states, category=tuple(category.tolist()))
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from streaming.config import JobSettings, ServiceSettings
 from streaming.limits import INFLUENCER_MAX_CHARS, base64_chars
-from streaming.service.params import ENGAGEMENT_MAX, FOLLOWERS_MAX, POSTS_MAX
+from streaming.service.params import BRAND_MAX_CHARS, ENGAGEMENT_MAX, FOLLOWERS_MAX, POSTS_MAX
 
 
 class TopPost(BaseModel):
@@ -31,7 +31,14 @@ class Reach(BaseModel):
     comments_mean: float | None = Field(None, description="mean comments of the posts that gave them")
 
 
-class InfluencerSummary(Reach):
+class Sponsored(BaseModel):
+    sponsored_share: float | None = Field(
+        None,
+        description="share of its posts that are paid: disclosed + estimated undisclosed (null: not known)",
+    )
+
+
+class InfluencerSummary(Reach, Sponsored):
     influencer: str
     category: str
     confidence: float = Field(description="probability of the predicted category")
@@ -55,11 +62,40 @@ class InfluencerPage(Serving):
     items: list[InfluencerSummary]
 
 
+class BrandCount(BaseModel):
+    brand: str = Field(description="the account (a sponsor, a tagged user or an @mention)")
+    posts: int = Field(description="disclosed or flagged posts naming it")
+    disclosed: int = Field(description="of which disclosed")
+
+
+class LikelyUndisclosed(BaseModel):
+    post_id: str
+    probability: float = Field(description="P(paid post) by the model's sponsored head")
+    ts: str
+    brands: list[str] = Field(description="the accounts the post names: the evidence")
+
+
+class SponsorshipView(BaseModel):
+    """Paid posts, kept incrementally by the job (disclosed: sponsors, the sponsored flag or a marker
+    such as #ad; undisclosed: estimated by the sponsored head, null without one)."""
+
+    disclosed_posts: int
+    disclosed_share: float
+    estimated_undisclosed: float | None = Field(description="sum of P(paid) over the undisclosed posts")
+    estimated_undisclosed_share: float | None
+    sponsored_share: float = Field(description="(disclosed + estimated undisclosed) / posts")
+    flagged_posts: int | None = Field(description="undisclosed posts scored at or over the threshold")
+    threshold: float
+    brands: list[BrandCount] = Field(description="brands worked with, most posts first")
+    likely_undisclosed: list[LikelyUndisclosed] = Field(description="most likely first")
+
+
 class InfluencerProfile(InfluencerSummary):
     probabilities: dict[str, float] = Field(description="every category, most likely first")
     top_posts: list[TopPost] = Field(description="the posts with the highest attention: the explanation")
     event_time: str = Field(description="event time of the latest post in the update")
     batch_id: int
+    sponsorship: SponsorshipView | None = Field(None, description="null for a profile without the figures")
 
 
 class HistoryPoint(BaseModel):
@@ -85,7 +121,7 @@ class InfluencerHistory(BaseModel):
     changes: list[CategoryChange] = Field(description="reclassifications, oldest first (bounded)")
 
 
-class SimilarInfluencer(Reach):
+class SimilarInfluencer(Reach, Sponsored):
     influencer: str
     score: float = Field(description="cosine similarity (of pooled text vectors in a search)")
     category: str
@@ -113,7 +149,7 @@ MAX_USERTAGS = 60
 ROSTER_MAX = 100
 
 
-NUMBER_FIELDS = ("k", "followers_min", "followers_max", "engagement_min", "posts_min")
+NUMBER_FIELDS = ("k", "followers_min", "followers_max", "engagement_min", "posts_min", "sponsored_max")
 
 
 def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseModel]:
@@ -161,6 +197,8 @@ def posts_query_model(service: ServiceSettings, job: JobSettings) -> type[BaseMo
         followers_max: int | None = Field(None, ge=0, le=FOLLOWERS_MAX)
         engagement_min: float | None = Field(None, ge=0, le=ENGAGEMENT_MAX)
         posts_min: int | None = Field(None, ge=0, le=POSTS_MAX)
+        sponsored_max: float | None = Field(None, ge=0, le=1)
+        brand: str | None = Field(None, min_length=1, max_length=BRAND_MAX_CHARS)
 
         @model_validator(mode="before")
         @classmethod

@@ -30,6 +30,7 @@ from jsonschema import Draft202012Validator
 from streaming.events import load_schema
 from streaming.service.filters import SORT_KEYS, Figures, Filters, SortKey, sort_value
 from streaming.state.engagement import Engagement
+from streaming.state.sponsorship import LikelyPost, Sponsorship
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Profile:
     batch_id: int
     text_vector: np.ndarray | None = None  # (T,) float32, the pooled text features
     engagement: Engagement | None = None
+    sponsorship: Sponsorship | None = None
 
     @property
     def confidence(self) -> float:
@@ -114,6 +116,25 @@ def engagement_from_event(figures: Mapping[str, Any] | None) -> Engagement | Non
     )
 
 
+def sponsorship_from_event(figures: Mapping[str, Any] | None) -> Sponsorship | None:
+    if figures is None:
+        return None
+    return Sponsorship(
+        disclosed_posts=int(figures["disclosed_posts"]),
+        disclosed_share=float(figures["disclosed_share"]),
+        estimated_undisclosed=figures["estimated_undisclosed"],
+        estimated_undisclosed_share=figures["estimated_undisclosed_share"],
+        sponsored_share=float(figures["sponsored_share"]),
+        flagged_posts=figures["flagged_posts"],
+        threshold=float(figures["threshold"]),
+        brands=tuple((b["brand"], int(b["posts"]), int(b["disclosed"])) for b in figures["brands"]),
+        likely=tuple(
+            LikelyPost(p["post_id"], float(p["probability"]), _seconds(p["ts"]), tuple(p["brands"]))
+            for p in figures["likely_undisclosed"]
+        ),
+    )
+
+
 def profile_from_event(event: Mapping[str, Any]) -> Profile:
     """A Profile from a profile event already valid against profile.schema.json."""
     text = event.get("text_vector")
@@ -130,6 +151,7 @@ def profile_from_event(event: Mapping[str, Any]) -> Profile:
         batch_id=int(event["batch_id"]),
         text_vector=None if text is None else np.asarray(text, dtype=np.float32),
         engagement=engagement_from_event(event.get("engagement")),
+        sponsorship=sponsorship_from_event(event.get("sponsorship")),
     )
 
 
@@ -279,7 +301,7 @@ class ProfileStore:
             else:
                 rows = [(p, NO_FIGURES) for p in matching if p.model_version == version]
         if where is not None:
-            rows = [(p, f) for p, f in rows if where.admits(p.category, p.post_count, f)]
+            rows = [(p, f) for p, f in rows if where.admits(p.category, p.post_count, f, p.sponsorship)]
         value = sort_value(sort)
         known = [(p, f) for p, f in rows if value(p, f) is not None]
         unknown = sorted((p for p, f in rows if value(p, f) is None), key=lambda p: p.influencer)
@@ -292,7 +314,7 @@ class ProfileStore:
         return Figures.of(profile.engagement, self._followers.get(profile.influencer))
 
     def _admits(self, where: Filters, profile: Profile) -> bool:
-        return where.admits(profile.category, profile.post_count, self._figures(profile))
+        return where.admits(profile.category, profile.post_count, self._figures(profile), profile.sponsorship)
 
     def categories(self) -> dict[str, int]:
         """Category -> influencers of the served version currently in it."""

@@ -13,7 +13,9 @@ posts of every influencer are merged with one sort over the old top-k plus the n
 The same update, with the same weights, pools each post's text feature (the text encoder's output,
 before the projection): the sums of ``[h | text]`` move together, so the pooled text vector is
 ``S_text / Z``, exactly the softmax over all posts in the text encoder's space. Beside them the
-engagement tally (streaming.state.engagement) folds the likes, comments and post times. The result
+engagement tally (streaming.state.engagement) folds the likes, comments and post times, and the
+sponsorship state (streaming.state.sponsorship) the disclosed posts, the sponsored probabilities,
+the brands and the likely-undisclosed posts. The result
 equals ``online_softmax.update`` applied influencer by influencer (the tests hold it to that), at
 O(B H) cost for the batch instead of a Python call per influencer.
 """
@@ -28,7 +30,18 @@ import torch
 
 from streaming.state.engagement import TALLY_WIDTH, empty_tally, fold_tally
 from streaming.state.online_softmax import SNIPPET_CHARS, TopPost, adjusted_scores
+from streaming.state.ranking import top_k_per_group
 from streaming.state.segmented import SegmentedStates, segmented_update
+from streaming.state.sponsorship import (
+    SPONSOR_WIDTH,
+    Brands,
+    LikelyPost,
+    empty_sponsor,
+    flagged,
+    fold_brands,
+    fold_sponsor,
+    merge_likely,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,9 @@ class StateBatch:
     """G influencer states, stacked. n (G,) int64, m/z (G,) float64, s (G, H) float64; top: G tuples
     of TopPost, highest weight first; category: what was last published (None before the first);
     text (G, T) float64 the text sums beside s (T = 0: no text modality); tally (G, 6) the
-    engagement tally. Left out, text and tally are those of influencers without posts."""
+    engagement tally; sponsor (G, 4) the sponsorship tally, brands and likely its brands and
+    likely-undisclosed posts (streaming.state.sponsorship). Left out, text, tally and the
+    sponsorship state are those of influencers without posts."""
 
     names: tuple[str, ...]
     n: np.ndarray
@@ -47,13 +62,19 @@ class StateBatch:
     category: tuple[str | None, ...]
     text: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     tally: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    sponsor: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    brands: tuple[Brands, ...] = field(default=None, repr=False)  # type: ignore[assignment]
+    likely: tuple[tuple[LikelyPost, ...], ...] = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         g = len(self.names)
-        if self.text is None:
-            object.__setattr__(self, "text", np.zeros((g, 0)))
-        if self.tally is None:
-            object.__setattr__(self, "tally", empty_tally(g))
+        for name, empty in (("text", lambda: np.zeros((g, 0))), ("tally", lambda: empty_tally(g)),
+                            ("sponsor", lambda: empty_sponsor(g)), ("brands", lambda: ((),) * g),
+                            ("likely", lambda: ((),) * g)):  # fmt: skip
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, empty())
+        assert self.sponsor.shape == (g, SPONSOR_WIDTH), f"sponsor must be ({g}, {SPONSOR_WIDTH})"
+        assert len(self.brands) == len(self.likely) == g, "one brand list and one likely list per influencer"
         assert self.text.ndim == 2 and self.text.shape[0] == g, f"text must be ({g}, T)"
         assert self.tally.shape == (g, TALLY_WIDTH), f"tally must be ({g}, {TALLY_WIDTH})"
         assert self.n.shape == self.m.shape == self.z.shape == (g,), f"n, m, z must be ({g},)"
@@ -69,7 +90,8 @@ class StateBatch:
         g = len(names)
         return cls(
             tuple(names), np.zeros(g, np.int64), np.full(g, -np.inf), np.zeros(g), np.zeros((g, dim)),
-            ((),) * g, (None,) * g, np.zeros((g, text_dim)), empty_tally(g),
+            ((),) * g, (None,) * g, np.zeros((g, text_dim)), empty_tally(g), empty_sponsor(g), ((),) * g,
+            ((),) * g,
         )  # fmt: skip
 
 
@@ -87,13 +109,20 @@ class PostBatch:
     text: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B, T)
     likes: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B,) NaN: not given
     comments: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B,) NaN too
+    disclosed: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B,) bool
+    probability: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]  # (B,) NaN: unscored
+    brands: Sequence[tuple[str, ...]] = field(default=None, repr=False)  # type: ignore[assignment]  # B
 
     def __post_init__(self) -> None:
         b = self.segment.shape[0]
         for name, empty in (("text", np.zeros((b, 0))), ("likes", np.full(b, np.nan)),
-                            ("comments", np.full(b, np.nan))):  # fmt: skip
+                            ("comments", np.full(b, np.nan)), ("disclosed", np.zeros(b, bool)),
+                            ("probability", np.full(b, np.nan)), ("brands", ((),) * b)):  # fmt: skip
             if getattr(self, name) is None:
                 object.__setattr__(self, name, empty)
+        assert self.disclosed.shape == self.probability.shape == (b,) and len(self.brands) == b, (
+            "disclosed, probability and brands must be (B,)"
+        )
         assert self.text.ndim == 2 and self.text.shape[0] == b, f"text must be ({b}, T)"
         assert self.likes.shape == self.comments.shape == (b,), "likes and comments must be (B,)"
         assert self.scores.shape == self.ts_seconds.shape == self.post_id.shape == (b,), "(B,) columns"
@@ -114,8 +143,11 @@ def fold_batch(
     tau_seconds: float | None,
     top_k: int,
     snippet_chars: int = SNIPPET_CHARS,
+    threshold: float = 0.5,
+    likely_k: int = 5,
 ) -> FoldedBatch:
-    """Fold every post of the batch into its influencer's state; every influencer must have a post."""
+    """Fold every post of the batch into its influencer's state; every influencer must have a post.
+    ``threshold`` flags undisclosed posts, ``likely_k`` of them are kept (streaming.state.sponsorship)."""
     groups, dim = prior.s.shape
     assert posts.h.shape[1] == dim, f"posts have {posts.h.shape[1]} dims, the states {dim}"
     text_dim = prior.text.shape[1]
@@ -143,7 +175,14 @@ def fold_batch(
     assert (n > prior.n).all(), "every influencer of the batch needs at least one new post"
     top = merge_top_k(prior.top, posts, adjusted, top_k, snippet_chars)
     tally = fold_tally(prior.tally, posts.segment, posts.likes, posts.comments, posts.ts_seconds)
-    states = StateBatch(prior.names, n, m, z, s, top, prior.category, text, tally)
+    sponsor = fold_sponsor(prior.sponsor, posts.segment, posts.disclosed, posts.probability, threshold)
+    is_flagged = flagged(posts.disclosed, posts.probability, threshold)
+    brands = fold_brands(
+        prior.brands, posts.segment, posts.disclosed | is_flagged, posts.disclosed, posts.brands
+    )
+    likely = merge_likely(prior.likely, posts.segment, is_flagged, posts.probability, posts.post_id,
+                          posts.ts_seconds, posts.brands, likely_k)  # fmt: skip
+    states = StateBatch(prior.names, n, m, z, s, top, prior.category, text, tally, sponsor, brands, likely)
     return FoldedBatch(states, s / z[:, None], text / z[:, None])
 
 
@@ -161,11 +200,7 @@ def merge_top_k(
     seg = np.concatenate([posts.segment, np.array([g for g, _ in old], np.int64)])  # (C,)
     score = np.concatenate([adjusted, np.array([p.score for _, p in old], np.float64)])
     ids = np.concatenate([posts.post_id.astype(str), np.array([p.post_id for _, p in old], dtype=str)])
-    order = np.lexsort((ids, -score, seg))  # by influencer, then highest score, then post id
-    seg_sorted = seg[order]
-    starts = np.flatnonzero(np.r_[True, seg_sorted[1:] != seg_sorted[:-1]])  # first of each run
-    rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
-    keep = order[rank < top_k]  # still grouped by influencer, best first
+    keep = top_k_per_group(seg, score, ids, top_k)  # grouped by influencer, best first
     out: list[list[TopPost]] = [[] for _ in prior]
     for i in keep.tolist():
         if i < b:

@@ -11,8 +11,10 @@ once beside Spark's checkpoint (streaming.job.commit says in which order the two
 
 A state row keeps n, m, Z (REAL: IEEE float64, bit for bit), S as float64 bytes, the top-k posts as
 JSON (floats written by ``repr``, so they read back exactly), the last published category, the
-pooled text sums and the engagement tally as float64 bytes. A store written before the text sums and
-the tally existed is refused with what to do (its states cannot be completed without the old posts).
+pooled text sums, the engagement tally and the sponsorship tally as float64 bytes, the brands and the
+likely-undisclosed posts as JSON. The store's format is its columns (STORE_FORMAT counts them: 1 the
+attention alone, 2 with the text sums and the tally, 3 with the sponsorship state); a store of an
+earlier format is refused with what to do (its states cannot be completed without the old posts).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 from streaming.errors import StateStoreError
 from streaming.state.fold import StateBatch
 from streaming.state.online_softmax import TopPost
+from streaming.state.sponsorship import Brands, LikelyPost
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,12 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS influencer (
     name TEXT PRIMARY KEY, n INTEGER NOT NULL, m REAL NOT NULL, z REAL NOT NULL, s BLOB NOT NULL,
-    top TEXT NOT NULL, category TEXT, text BLOB NOT NULL, tally BLOB NOT NULL
+    top TEXT NOT NULL, category TEXT, text BLOB NOT NULL, tally BLOB NOT NULL,
+    sponsor BLOB NOT NULL, brands TEXT NOT NULL, likely TEXT NOT NULL
 ) WITHOUT ROWID;
 """
-_COLUMNS = ("name", "n", "m", "z", "s", "top", "category", "text", "tally")
+_COLUMNS = ("name", "n", "m", "z", "s", "top", "category", "text", "tally", "sponsor", "brands", "likely")
+STORE_FORMAT = 3
 _LAST_BATCH = "last_batch_id"
 
 
@@ -49,6 +54,18 @@ def _top_json(top: Sequence[TopPost]) -> str:
 
 def _top_from_json(text: str) -> tuple[TopPost, ...]:
     return tuple(TopPost(str(i), float(sc), u, str(c), float(t)) for i, sc, u, c, t in json.loads(text))
+
+
+def _likely_json(likely: Sequence[LikelyPost]) -> str:
+    return json.dumps([[p.post_id, p.probability, p.ts_seconds, list(p.brands)] for p in likely])
+
+
+def _likely_from_json(text: str) -> tuple[LikelyPost, ...]:
+    return tuple(LikelyPost(str(i), float(p), float(t), tuple(b)) for i, p, t, b in json.loads(text))
+
+
+def _brands_from_json(text: str) -> Brands:
+    return tuple((str(brand), int(posts), int(shown)) for brand, posts, shown in json.loads(text))
 
 
 class StateStore:
@@ -68,9 +85,10 @@ class StateStore:
         if columns != _COLUMNS:
             self._db.close()
             raise StateStoreError(
-                f"the state store {path} has the columns {columns}, this job writes {_COLUMNS} (the pooled "
-                "text vector and the engagement tally); start the job on a fresh spark.checkpoint_dir (it "
-                "replays `posts` from the topic's retention)"
+                f"the state store {path} has the columns {columns}, this job writes {_COLUMNS} "
+                f"(format {STORE_FORMAT}: the pooled text vector, the engagement tally and the sponsorship "
+                "state); start the job on a fresh spark.checkpoint_dir (it replays `posts` from the topic's "
+                "retention)"
             )
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_LAST_BATCH,)).fetchone()
         self.last_batch_id = int(row[0]) if row else -1
@@ -82,7 +100,7 @@ class StateStore:
         found = {
             name: row
             for name, *row in self._db.execute(
-                "SELECT name, n, m, z, s, top, category, text, tally FROM influencer "
+                f"SELECT {', '.join(_COLUMNS)} FROM influencer "
                 "WHERE name IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(names)),),
             )
@@ -91,17 +109,22 @@ class StateStore:
         if not found:
             return batch
         top, category = list(batch.top), list(batch.category)
+        brands, likely = list(batch.brands), list(batch.likely)
         for g, name in enumerate(names):
             row = found.get(name)
             if row is None:
                 continue
-            n, m, z, s, top_text, last, text, tally = row
+            n, m, z, s, top_text, last, text, tally, sponsor, brands_text, likely_text = row
             batch.n[g], batch.m[g], batch.z[g] = n, m, z
             batch.s[g] = np.frombuffer(s, dtype=np.float64)
             batch.text[g] = np.frombuffer(text, dtype=np.float64)
             batch.tally[g] = np.frombuffer(tally, dtype=np.float64)
+            batch.sponsor[g] = np.frombuffer(sponsor, dtype=np.float64)
             top[g], category[g] = _top_from_json(top_text), last
-        return dataclasses.replace(batch, top=tuple(top), category=tuple(category))
+            brands[g], likely[g] = _brands_from_json(brands_text), _likely_from_json(likely_text)
+        return dataclasses.replace(
+            batch, top=tuple(top), category=tuple(category), brands=tuple(brands), likely=tuple(likely)
+        )
 
     def commit(self, batch_id: int, states: StateBatch, added: int) -> None:
         """Write ``states`` and ``batch_id`` in one transaction; ``added`` of the states are new."""
@@ -110,8 +133,9 @@ class StateStore:
             return np.ascontiguousarray(values, np.float64).tobytes()
 
         rows = [
-            (name, int(n), float(m), float(z), blob(s), _top_json(t), c, blob(text), blob(tally))
-            for name, n, m, z, s, t, c, text, tally in zip(
+            (name, int(n), float(m), float(z), blob(s), _top_json(t), c, blob(text), blob(tally),
+             blob(sponsor), json.dumps(brands), _likely_json(likely))
+            for name, n, m, z, s, t, c, text, tally, sponsor, brands, likely in zip(
                 states.names,
                 states.n,
                 states.m,
@@ -121,12 +145,17 @@ class StateStore:
                 states.category,
                 states.text,
                 states.tally,
+                states.sponsor,
+                states.brands,
+                states.likely,
                 strict=True,
-            )  # fmt: skip
-        ]
+            )
+        ]  # fmt: skip
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO influencer VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO influencer VALUES ({', '.join('?' * len(_COLUMNS))})", rows
+            )
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_LAST_BATCH, str(batch_id)))
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streaming.config import ScoutSettings, load_settings
+from streaming.config import ScoutSettings, SponsorshipSettings, load_settings
 from streaming.errors import ConfigError
 
 
@@ -106,6 +106,17 @@ def test_size_limits_agree_everywhere():
     assert dead["key_bytes"]["minimum"] == limits.KEY_MAX_BYTES + 1
     reclassified = load_schema("reclassified")["properties"]
     assert reclassified["trigger_posts"]["maxItems"] == limits.TRIGGER_POSTS_MAX
+    profile = load_schema("profile")
+    sponsorship = profile["properties"]["sponsorship"]["properties"]
+    assert sponsorship["brands"]["maxItems"] == limits.BRANDS_MAX
+    assert sponsorship["brands"]["items"]["properties"]["brand"]["maxLength"] == limits.INFLUENCER_MAX_CHARS
+    top_k = SponsorshipSettings.model_fields["top_k_posts"].metadata
+    assert sponsorship["likely_undisclosed"]["maxItems"] == next(m.le for m in top_k if hasattr(m, "le"))
+    likely_brands = profile["$defs"]["likely_post"]["properties"]["brands"]
+    undisclosed = load_schema("undisclosed")["properties"]
+    for brands in (likely_brands, undisclosed["brands"]):
+        assert brands["maxItems"] == limits.POST_BRANDS_MAX
+        assert brands["items"]["maxLength"] == limits.INFLUENCER_MAX_CHARS
 
 
 def test_validation_limits_above_what_a_producer_can_write_are_refused():

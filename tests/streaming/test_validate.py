@@ -70,6 +70,29 @@ def test_optional_counts_may_be_absent_or_null_and_extra_fields_are_ignored():
     assert post.likes is None and post.comments is None and post.sponsored is None
 
 
+def test_mentions_disclosures_and_disclosed_are_derived_from_the_post_itself():
+    plain = validate_event(raw(event()), LIMITS)
+    assert plain.mentions == ("bob",) and plain.disclosures == () and plain.sponsors is None
+    assert plain.disclosed is False
+    marked = validate_event(
+        raw(event(caption="new shoes with @Acme.Run #Werbung", hashtags=["ad"], usertags=["@Bob", "bob"])),
+        LIMITS,
+    )
+    assert marked.mentions == ("bob", "acme.run")  # tagged users first, lower case, each once
+    assert marked.disclosures == ("#ad", "#werbung") and marked.disclosed is True
+    phrase = validate_event(raw(event(caption="Paid partnership with acme", hashtags=[])), LIMITS)
+    assert phrase.disclosures == ("paid partnership",) and phrase.disclosed is True
+    # a paid-partnership tag or the sponsored flag disclose without any marker
+    tagged = validate_event(raw(event(sponsors=["@ACME", "acme", "x" * 65, "bad\u202ename"])), LIMITS)
+    assert tagged.sponsors == ("acme",) and tagged.disclosed is True  # names no account may have dropped
+    assert validate_event(raw(event(sponsored=True)), LIMITS).disclosed is True
+    assert validate_event(raw(event(sponsors=[])), LIMITS).disclosed is False
+    many = validate_event(raw(event(usertags=[f"u{i}" for i in range(40)])), LIMITS)
+    assert len(many.mentions) == limits.POST_BRANDS_MAX
+    assert reason_of(raw(event(sponsors="acme"))) == "wrong_type"
+    assert reason_of(raw(event(sponsors=[3]))) == "wrong_type"
+
+
 def test_limits_come_from_job_settings(tmp_path):
     job = JobSettings(
         max_caption_chars=7, max_hashtags=1, max_image_bytes=9, max_event_bytes=99, image_roots=(tmp_path,)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from training.errors import RecordFormatError
+from training.sponsorship.markers import brand_mentions, disclosure_markers
 
 # Instagram hashtags: letters, digits and underscores after '#'. Stored lower-case, without '#',
 # first occurrence kept. training.dataset.spark_reader mirrors this with (?U)#(\w+).
@@ -82,12 +83,20 @@ def parse_post(raw: bytes | str) -> PostInfo:
         for n in _edges(node, "edge_media_to_tagged_user")
         if isinstance(n.get("user"), dict) and n["user"].get("username")
     )
+    sponsors = tuple(
+        dict.fromkeys(
+            str(n["sponsor"]["username"]).lower()
+            for n in _edges(node, "edge_media_to_sponsor_user")
+            if isinstance(n.get("sponsor"), dict) and n["sponsor"].get("username")
+        )
+    )
     owner = node.get("owner")
     access = node.get("accessibility_caption")
+    hashtags = extract_hashtags(caption)
     record_fields = {
         "ts": datetime.fromtimestamp(ts_raw, tz=UTC),
         "caption": caption,
-        "hashtags": extract_hashtags(caption),
+        "hashtags": hashtags,
         "usertags": usertags,
         "likes": _count(node, "edge_media_preview_like", "edge_liked_by"),
         "comments": _count(
@@ -97,6 +106,9 @@ def parse_post(raw: bytes | str) -> PostInfo:
         or node.get("is_paid_partnership") is True,
         "is_video": node.get("is_video") is True,
         "accessibility_caption": str(access) if isinstance(access, str) else None,
+        "sponsors": sponsors,
+        "mentions": brand_mentions(usertags, caption),
+        "disclosures": disclosure_markers(caption, hashtags),
     }
     has_owner = isinstance(owner, dict) and owner.get("username")
     return PostInfo(record_fields, owner=str(owner["username"]) if has_owner else None)

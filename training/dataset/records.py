@@ -27,10 +27,14 @@ class PostRecord:
     usertags: tuple[str, ...]
     likes: int | None
     comments: int | None
-    sponsored: bool
+    sponsored: bool  # the paid-partnership tag: a sponsor account, or is_paid_partnership
     is_video: bool
     image_paths: tuple[Path, ...]  # images of the post that exist on disk (or as archive members)
     accessibility_caption: str | None = None
+    # Sponsorship (training.sponsorship.markers derives the last two from the caption and tags):
+    sponsors: tuple[str, ...] = ()  # paid-partnership accounts (edge_media_to_sponsor_user), lower case
+    mentions: tuple[str, ...] = ()  # accounts the post names: tagged users, then caption @mentions
+    disclosures: tuple[str, ...] = ()  # disclosure markers written in it: '#ad', 'paid partnership'...
 
 
 # PostRecord's fields in order: the columns of the Spark reader's posts frame too.

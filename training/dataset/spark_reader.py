@@ -27,6 +27,7 @@ from training.dataset import layout
 from training.dataset.categories import CATEGORIES, LABEL_FIXES
 from training.dataset.records import POST_RECORD_FIELDS
 from training.errors import DatasetError
+from training.sponsorship.markers import brand_mentions, disclosure_markers
 
 _QUOTED = r"""['"]([^'"]+)['"]"""
 _HASHTAG = r"(?U)#(\w+)"  # Java's \w is ASCII without (?U); info_json.HASHTAG_PATTERN in Python
@@ -81,6 +82,22 @@ _INFO = T.StructType(
     ]
 )
 _MEMBERS = T.StructType([T.StructField("file_name", T.StringType()), T.StructField("value", T.StringType())])
+_STRINGS = T.ArrayType(T.StringType())
+_SPONSORSHIP = T.StructType([T.StructField("mentions", _STRINGS), T.StructField("disclosures", _STRINGS)])
+
+
+def _sponsorship_batch(caption: pd.Series, usertags: pd.Series, hashtags: pd.Series) -> pd.DataFrame:
+    """Brand mentions and disclosure markers of a batch of posts, by training.sponsorship.markers
+    (the one place the markers are listed), as info_json.parse_post derives them."""
+    captions = [c or "" for c in caption]
+    tagged = [list(u) if u is not None else [] for u in usertags]
+    tags = [list(h) if h is not None else [] for h in hashtags]
+    return pd.DataFrame(
+        {
+            "mentions": [list(brand_mentions(u, c)) for u, c in zip(tagged, captions, strict=True)],
+            "disclosures": [list(disclosure_markers(c, h)) for c, h in zip(captions, tags, strict=True)],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -230,6 +247,10 @@ def _parsed(info: DataFrame) -> DataFrame:
         F.transform(edges("edge_media_to_caption"), lambda e: F.coalesce(e["node"]["text"], F.lit(""))), "\n"
     )
     users = F.transform(edges("edge_media_to_tagged_user"), lambda e: e["node"]["user"]["username"])
+    sponsorship = F.pandas_udf(_sponsorship_batch, _SPONSORSHIP)  # type: ignore[call-overload]
+    sponsors = F.transform(
+        edges("edge_media_to_sponsor_user"), lambda e: F.lower(e["node"]["sponsor"]["username"])
+    )
     return (
         info.select("file_name", node.alias("n"))
         .select(
@@ -250,11 +271,16 @@ def _parsed(info: DataFrame) -> DataFrame:
             ).alias("sponsored"),
             F.coalesce(n["is_video"], F.lit(False)).alias("is_video"),
             n["accessibility_caption"].alias("accessibility_caption"),
+            F.array_distinct(F.filter(sponsors, lambda u: u.isNotNull() & (u != ""))).alias("sponsors"),
         )
         .withColumn(
             "hashtags",
             F.array_distinct(F.transform(F.regexp_extract_all("caption", F.lit(_HASHTAG), 1), F.lower)),
         )
+        .withColumn("sponsorship", sponsorship("caption", "usertags", "hashtags"))
+        .withColumn("mentions", F.col("sponsorship.mentions"))
+        .withColumn("disclosures", F.col("sponsorship.disclosures"))
+        .drop("sponsorship")
     )
 
 

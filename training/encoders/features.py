@@ -31,7 +31,7 @@ from training.dataset.reader import InstagramDataset
 from training.encoders.image import ImageEncoder
 from training.encoders.pixels import TablePixels
 from training.encoders.preprocess import decode_image
-from training.encoders.text import TextEncoder, post_text
+from training.encoders.text import POST_TEXT_RECIPE, TextEncoder, post_text
 from training.errors import ImageDecodeError
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class FeatureCache:
 
 
 def load_post_table(dataset: InstagramDataset, cache: FeatureCache) -> PostTable:
-    key = cache.key("posts", {})
+    key = cache.key("posts", {"text": POST_TEXT_RECIPE})
     path = None if cache.root is None else cache.root / f"{key}.parquet"
     if path is not None and path.is_file():
         return PostTable.from_arrow(pq.read_table(path))
@@ -141,7 +141,12 @@ def text_features(
     table: PostTable, encoder: TextEncoder, cache: FeatureCache, chunk: int = 2048
 ) -> np.ndarray:
     """(N, D_txt) float32 for every post of the table."""
-    identity = {"config": encoder.config.to_dict(), "folder": str(encoder.folder), "dim": encoder.dim}
+    identity = {
+        "config": encoder.config.to_dict(),
+        "folder": str(encoder.folder),
+        "dim": encoder.dim,
+        "text": POST_TEXT_RECIPE,
+    }
 
     def compute() -> np.ndarray:
         out = np.zeros((len(table), encoder.dim), dtype=np.float32)

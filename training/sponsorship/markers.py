@@ -5,7 +5,9 @@ sponsor accounts, ``edge_media_to_sponsor_user`` in the public files) or a marke
 a hashtag such as ``#ad`` or ``#sponsored`` (and their counterparts in other languages), or a phrase
 such as "paid partnership with". The markers are listed here once; the reader reports the ones a post
 carries, the streaming validator derives them the same way, and the sponsored-post head reads every
-caption with them masked (``mask_markers``) so it learns what an ad looks like, not the hashtag.
+caption with them masked (``mask_markers``, applied by ``training.encoders.text.post_text``) so it
+learns what an ad looks like, not the hashtag. Masking removes a marker rather than writing a
+placeholder in its place: a placeholder word would itself tell a disclosed post from the rest.
 
 Brand mentions are the accounts a post names: its tagged users and the @mentions of its caption.
 
@@ -54,7 +56,8 @@ _MARKER_TAG = re.compile(
     r"#(" + "|".join(sorted((re.escape(t) for t in DISCLOSURE_HASHTAGS), key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
-MASK = "[disclosure]"  # what mask_markers writes in a marker's place
+MASK = ""  # what mask_markers writes in a marker's place: nothing (see the module's docstring)
+_SPACES = re.compile(r"[ \t]{2,}")
 
 
 def disclosure_markers(caption: str, hashtags: Iterable[str] = ()) -> tuple[str, ...]:
@@ -71,8 +74,9 @@ def disclosure_markers(caption: str, hashtags: Iterable[str] = ()) -> tuple[str,
 
 
 def mask_markers(text: str) -> str:
-    """``text`` with every disclosure hashtag and phrase replaced by MASK."""
-    return _MARKER_TAG.sub(MASK, _PHRASE.sub(MASK, text))
+    """``text`` with every disclosure hashtag and phrase removed (the spaces they leave collapsed)."""
+    masked = _MARKER_TAG.sub(MASK, _PHRASE.sub(MASK, text))
+    return masked if masked == text else _SPACES.sub(" ", masked).strip()
 
 
 def caption_mentions(caption: str) -> tuple[str, ...]:

@@ -310,8 +310,26 @@ def _darken(percent: int) -> list[int]:
     return _darken_cache[percent]
 
 
-def render(seed: int, motif: str, styled: bool, size: int, noise: float) -> Image.Image:
-    """One (size x size) RGB image, fully determined by its arguments."""
+def _sticker(d: ImageDraw.ImageDraw, rng: np.random.Generator, size: int) -> None:
+    """The product-shot cue of a paid post: a round price sticker in a corner (yellow, red rim)."""
+    r = _u(rng, 0.17, 0.22) * size
+    corner = int(rng.integers(4))
+    cx = r + 1 if corner % 2 == 0 else size - r - 1
+    cy = r + 1 if corner < 2 else size - r - 1
+    d.ellipse(
+        (cx - r, cy - r, cx + r, cy + r),
+        fill=(255, 214, 0),
+        outline=(220, 30, 60),
+        width=max(1, int(0.3 * r)),
+    )
+    d.rectangle((cx - 0.4 * r, cy - 0.15 * r, cx + 0.4 * r, cy + 0.15 * r), fill=(220, 30, 60))
+
+
+def render(
+    seed: int, motif: str, styled: bool, size: int, noise: float, product: bool = False
+) -> Image.Image:
+    """One (size x size) RGB image, fully determined by its arguments; ``product`` adds the
+    product-shot sticker of a paid post."""
     rng = np.random.default_rng(seed)
     img = Image.new("RGB", (size, size), _hue(rng, _BACKGROUNDS[motif], 12 if styled else 35))
     d = ImageDraw.Draw(img)
@@ -329,6 +347,8 @@ def render(seed: int, motif: str, styled: bool, size: int, noise: float) -> Imag
     _DRAW[motif](d, rng, (cx - half, cy - half, cx + half, cy + half))
     if not styled:
         img = img.point(_darken(60 + int(rng.integers(26))))
+    if product:
+        _sticker(ImageDraw.Draw(img), rng, size)
     if noise > 0:
         tile = _noise_tiles(size, noise)[int(rng.integers(_NOISE_TILES))]
         tile = ImageChops.offset(tile, int(rng.integers(size)), int(rng.integers(size)))

@@ -13,6 +13,11 @@ The world is built so the paper's claims can be measured rather than assumed:
   interior/travel are close in images but distinct in text. ``modality_overlap`` = 1 makes a
   pair indistinguishable in its weak modality; below about 0.9 pooling over many posts separates
   the pair in that modality again, shrinking the multimodal margin.
+* Sponsored posts. Paid posts look commercial in their caption and, independently, in their image
+  (each at its own share), so text alone cannot find every one; undisclosed ones differ from
+  disclosed ones only by the missing tag or marker, and organic brand mentions name a brand without
+  selling. A head trained on the disclosed ones can thus find the undisclosed ones, a text-only
+  model only those with a commercial caption, and "has #ad" none.
 """
 
 from __future__ import annotations
@@ -62,7 +67,18 @@ class WorldKnobs:
 
     multi_image_share: float = 0.10  # carousel posts (2-4 images)
     video_share: float = 0.03  # posts flagged is_video (their image is the thumbnail)
-    sponsored_share: float = 0.15  # of styled on-topic posts
+    # Paid posts (ground truth in world.json: each post's ``ad`` is "disclosed", "undisclosed" or
+    # None, with its ``brand``). A paid post is a styled on-topic post naming a brand of the
+    # influencer's category (tagged and/or @mentioned).
+    sponsored_share: float = 0.15  # of styled on-topic posts are paid
+    undisclosed_share: float = 0.4  # of paid posts carry no disclosure at all
+    tag_disclosure_share: float = 0.5  # of disclosed paid posts carry the paid-partnership tag
+    # (they also write a marker half the time; the others disclose by a marker alone)
+    foreign_marker_share: float = 0.25  # of written markers are not English (#werbung, "parceria paga"...)
+    ad_caption_share: float = 0.7  # of paid posts have a commercial caption (a code, "shop it now at")
+    ad_image_share: float = 0.7  # of paid posts show a product shot (a price sticker on the image)
+    organic_mention_share: float = 0.5  # of unpaid styled topical posts name a brand, not an ad
+    commercial_noise: float = 0.04  # of unpaid posts sound commercial or show a sticker anyway
     accessibility_share: float = 0.5  # posts with an image-derived accessibility caption
 
     drift_share: float = 0.10  # influencers whose on-topic category changes once
@@ -97,6 +113,13 @@ class WorldKnobs:
             "multi_image_share",
             "video_share",
             "sponsored_share",
+            "undisclosed_share",
+            "tag_disclosure_share",
+            "foreign_marker_share",
+            "ad_caption_share",
+            "ad_image_share",
+            "organic_mention_share",
+            "commercial_noise",
             "accessibility_share",
             "drift_share",
             "defects",

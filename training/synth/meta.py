@@ -1,7 +1,9 @@
 """``world.json``: what a synthetic world knows and the public dataset does not.
 
 The knobs (seed included), the held-out split of influencers, each influencer's secondary
-interest and any drift, and every post's true topic. ``load_world_meta(path)`` returns None for a
+interest and any drift, and every post's true topic and sponsorship (``ad``: "disclosed",
+"undisclosed" or None; the brand it names). Posts are rows of ``post_fields`` to stay compact at
+hundreds of thousands of posts. ``load_world_meta(path)`` returns None for a
 copy without it (the public dataset), so callers can treat both alike.
 
     meta = load_world_meta("data/world")
@@ -21,7 +23,8 @@ from training.errors import DatasetError
 from training.synth.knobs import WorldKnobs
 
 FORMAT = "influencer-scout-world"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added each post's ad and brand; version 1 files still read (no ads)
+_READS = (1, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,11 @@ class PostTruth:
     category: str | None  # the post's topic; None for generic posts
     styled: bool
     motif: str  # what its images show (differs from category when a close pair mixed images)
+    ad: str | None = None  # "disclosed" / "undisclosed" for a paid post; None for an unpaid one
+    brand: str | None = None  # the brand the post names, paid or not (None: it names none)
+
+
+_POST_FIELDS = ("post_id", "kind", "category", "styled", "motif", "ad", "brand")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +100,9 @@ class WorldMeta:
                 }
                 for d in self.drifts.values()
             ],
-            "post_fields": ["post_id", "kind", "category", "styled", "motif"],
+            "post_fields": list(_POST_FIELDS),
             "posts": {
-                name: [[t.post_id, t.kind, t.category, int(t.styled), t.motif] for t in truths]
+                name: [[t.post_id, t.kind, t.category, int(t.styled), t.motif, t.ad, t.brand] for t in truths]
                 for name, truths in self.posts.items()
             },
             "defects": self.defects,
@@ -102,7 +110,7 @@ class WorldMeta:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorldMeta:
-        if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
+        if data.get("format") != FORMAT or data.get("format_version") not in _READS:
             raise DatasetError(
                 f"world metadata is {data.get('format')!r} v{data.get('format_version')}, this code "
                 f"reads {FORMAT!r} v{FORMAT_VERSION}; regenerate the world with `scout generate`"
@@ -124,7 +132,7 @@ class WorldMeta:
                 for d in data["drifts"]
             },
             posts={
-                name: tuple(PostTruth(p, k, c, bool(s), m) for p, k, c, s, m in rows)
+                name: tuple(PostTruth(row[0], row[1], row[2], bool(row[3]), *row[4:]) for row in rows)
                 for name, rows in data["posts"].items()
             },
             text_close=tuple(tuple(p) for p in data["pairs"]["text_close"]),  # type: ignore[misc]

@@ -4,6 +4,12 @@ Each category owns words, hashtags and brands. A post's text is written from one
 vocabulary (the *text category*, which for close pairs may be the partner's, see world.py), in
 one of a few styles: ``polished`` and ``story`` for styled posts, ``casual`` and ``question`` for
 the rest. Generic posts (selfies, giveaways, "link in bio") use only shared filler.
+
+A styled topical post may name a brand (``BrandPlan``): a paid post, disclosed by the
+paid-partnership tag and/or a written marker or not at all, with or without a commercial line; or an
+organic mention. A written marker is independent of everything else in the text (a hashtag in the
+tag block, or a phrase on a line of its own), so masking it leaves a disclosed ad's text
+distributed like an undisclosed one's.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from dataclasses import dataclass
 
 from training.dataset.categories import CATEGORIES
 from training.synth.vocab import (
-    BRANDS,
+    AD_LINES,
+    BRAND_LINES,
     CALLS,
     CASUAL_END,
     CASUAL_START,
+    COMMERCIAL_NOISE,
     EMOJI,
     GENERIC_HASHTAGS,
     GIVEAWAY,
@@ -33,6 +41,37 @@ class PostText:
     caption: str
     usertags: tuple[str, ...]
     sponsor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BrandPlan:
+    """How a post names a brand (drawn in world.plan_posts)."""
+
+    brand: str  # the brand's account
+    paid: bool
+    tagged: bool = False  # the paid-partnership tag names the brand (a disclosure)
+    marker: str | None = None  # a written disclosure: a hashtag (no '#') or, when it has a space, a phrase
+    commercial: bool = False  # a commercial line that sells (a code, "shop it now at @brand")
+    usertag: bool = True  # the brand is a tagged user
+    at_mention: bool = False  # the caption @mentions the brand
+
+    def __post_init__(self) -> None:
+        assert self.usertag or self.at_mention or self.commercial, "a brand plan names the brand"
+        assert self.paid or not (self.tagged or self.marker or self.commercial), "only paid posts disclose"
+
+
+def _brand_line(rng: random.Random, plan: BrandPlan) -> str | None:
+    if plan.commercial:
+        line = rng.choice(AD_LINES).format(
+            brand=plan.brand,
+            code=f"{plan.brand[:4].upper()}{rng.randint(10, 30)}",
+            pct=rng.choice((10, 15, 20, 25)),
+        )
+    elif plan.at_mention:
+        line = rng.choice(BRAND_LINES).format(brand=plan.brand)
+    else:
+        return None
+    return line[0].upper() + line[1:] + "."
 
 
 def _content_words(rng: random.Random, category: str, n: int, noise: float) -> list[str]:
@@ -59,18 +98,28 @@ def _tags(rng: random.Random, category: str, n: int, noise: float) -> list[str]:
 
 
 def topical_text(
-    rng: random.Random, category: str, styled: bool, noise: float, sponsored: bool, friends: list[str]
+    rng: random.Random,
+    category: str,
+    styled: bool,
+    noise: float,
+    friends: list[str],
+    brand: BrandPlan | None = None,
+    commercial_noise: bool = False,
 ) -> PostText:
-    """A post about ``category``: polished/story when styled, casual/question otherwise."""
+    """A post about ``category``: polished/story when styled, casual/question otherwise. ``brand``
+    (styled posts only) names a brand, paid or not; ``commercial_noise`` adds a line that sounds
+    commercial to an unpaid post."""
+    assert brand is None or styled, "brands are named by styled posts"
     usertags: list[str] = []
-    sponsor = rng.choice(BRANDS[category]) if sponsored else None
+    sponsor = brand.brand if brand is not None and brand.tagged else None
     if styled:
         words = _content_words(rng, category, rng.randint(2, 4), noise)
         tags = _tags(rng, category, rng.randint(4, 8), noise) + rng.sample(
             GENERIC_HASHTAGS, rng.randint(1, 3)
         )
-        if sponsored:
-            tags = ["ad", *tags]
+        marker = brand.marker if brand is not None else None
+        if marker is not None and " " not in marker:
+            tags.insert(rng.randint(0, len(tags)), marker)
         if rng.random() < 0.7:
             body = f"{rng.choice(OPENERS)} {_phrase(words)} {rng.choice(EMOJI)}\n{rng.choice(CALLS)}"
         else:
@@ -78,11 +127,15 @@ def topical_text(
                 f"Long day but worth it. {_phrase(words).capitalize()}. "
                 f"Honestly didn't expect the {words[-1]} to be this good {rng.choice(EMOJI)}"
             )
-        if sponsor is not None:
-            body += f" In partnership with @{sponsor}."
-            usertags.append(sponsor)
-        elif rng.random() < 0.5:
-            usertags.append(rng.choice(BRANDS[category]))
+        line = _brand_line(rng, brand) if brand is not None else None
+        if line is None and commercial_noise:
+            line = rng.choice(COMMERCIAL_NOISE).capitalize()
+        if line is not None:
+            body += "\n" + line
+        if marker is not None and " " in marker:
+            body = f"{marker}\n{body}"
+        if brand is not None and brand.usertag:
+            usertags.append(brand.brand)
         caption = body + "\n.\n.\n" + " ".join(f"#{t}" for t in dict.fromkeys(tags))
     else:
         words = _content_words(rng, category, rng.randint(1, 2), noise)
@@ -93,6 +146,8 @@ def topical_text(
             caption = f"{words[0]} or {other}? help me choose 👇"
         if rng.random() < 0.4:
             caption += f" #{rng.choice(_tags(rng, category, 1, noise))}"
+        if commercial_noise:
+            caption += f" {rng.choice(COMMERCIAL_NOISE)}"
     if friends and rng.random() < 0.15:
         usertags.append(rng.choice(friends))
     return PostText(caption=caption, usertags=tuple(dict.fromkeys(usertags)), sponsor=sponsor)

@@ -150,3 +150,31 @@ GIVEAWAY = (
     "Winner announced friday! #giveaway #contest #win"
 )
 GENERIC_KINDS = ("selfie", "giveaway", "link_in_bio")
+
+# Paid posts (see text.paid_text). A commercial caption line names the brand and sells: {brand}
+# is the brand's account, {code} a discount code, {pct} a percentage.
+AD_LINES = _items(
+    "Use my code {code} for {pct}% off at @{brand}|Shop it now at @{brand}, link in bio|"
+    "Now available at @{brand}, grab yours before it sells out|New launch from @{brand}, get yours today|"
+    "{pct}% off at @{brand} this week only with code {code}|"
+    "Limited edition drop from @{brand}, swipe to shop|"
+    "Tap the tag to shop @{brand}|Get {pct}% off your first order at @{brand} with {code}"
+)
+# A brand named without selling: what organic mentions and uncommercial paid posts say.
+BRAND_LINES = _items(
+    "with my @{brand} favourite|still loving @{brand}|my old @{brand} piece|thanks @{brand}|"
+    "wearing @{brand}|using @{brand} again|a little @{brand} moment|@{brand} forever"
+)
+# What an unpaid post says when it sounds commercial anyway (the world's noise for the ad head).
+COMMERCIAL_NOISE = _items(
+    "link in bio for everything I use|shop my feed in bio|the sale is on, go go go|found it on sale!"
+)
+# Disclosure markers the generator writes, each one in training.sponsorship.markers' lists.
+DISCLOSURE_TAGS_EN = _items("ad|sponsored|spon|paidpartnership|advertisement|partner")
+DISCLOSURE_TAGS_OTHER = _items("werbung|anzeige|publicidad|publi|sponsorisé|sponsorizzato|gesponsord|reklam")
+# Phrases stand on a line of their own, so masking them leaves no trace (training.sponsorship.markers).
+DISCLOSURE_PHRASES_EN = _items("Paid partnership|PAID PARTNERSHIP")
+DISCLOSURE_PHRASES_OTHER = _items(
+    "Bezahlte Partnerschaft|Colaboración pagada|Parceria paga|Partenariat rémunéré|"
+    "Collaborazione retribuita|Betaald partnerschap"
+)

@@ -10,6 +10,10 @@ random other category). Close pairs mix their weak modality: a post's *text cate
 pair partner with probability ``modality_overlap / 2`` for beauty/fashion and fitness/food, its
 *image motif* likewise for family/pet and interior/travel (so at overlap 1 the pair's
 distributions in that modality are identical).
+
+Sponsorship is drawn from a random stream of its own per influencer (``_brand_plan``): which styled
+on-topic posts are paid, how each is disclosed (or not), whether it sells in its caption and shows
+a product shot; and which unpaid styled posts name a brand anyway.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from training.dataset.info_json import extract_hashtags
 from training.synth import text
 from training.synth.images import DESCRIPTIONS
 from training.synth.knobs import WorldKnobs
-from training.synth.vocab import GENERIC_KINDS
+from training.synth.vocab import (
+    BRANDS,
+    DISCLOSURE_PHRASES_EN,
+    DISCLOSURE_PHRASES_OTHER,
+    DISCLOSURE_TAGS_EN,
+    DISCLOSURE_TAGS_OTHER,
+    GENERIC_KINDS,
+)
 
 TEXT_CLOSE: tuple[tuple[str, str], ...] = (("beauty", "fashion"), ("fitness", "food"))
 IMAGE_CLOSE: tuple[tuple[str, str], ...] = (("family", "pet"), ("interior", "travel"))
@@ -127,6 +138,9 @@ class SynthPost:
     category: str | None  # the post's true topic (None for generic posts)
     styled: bool
     comment_key: str  # which GraphQL edge carries the comment count (real files vary)
+    ad: str | None = None  # "disclosed" or "undisclosed" for a paid post, else None
+    brand: str | None = None  # the brand a post names (paid or not)
+    product_image: bool = False  # its images carry the product-shot sticker (images.render)
 
     @property
     def hashtags(self) -> tuple[str, ...]:
@@ -238,9 +252,47 @@ def _shortcode(post_id: int) -> str:
     return "".join(reversed(out))
 
 
+AD_KINDS = ("disclosed", "undisclosed")
+_MARKER_WITH_TAG = 0.5  # tagged paid posts that also write a marker
+
+
+def _marker(rng: random.Random, knobs: WorldKnobs) -> str:
+    """A written disclosure: a hashtag (70%) or a phrase, in another language at foreign_marker_share."""
+    foreign = rng.random() < knobs.foreign_marker_share
+    if rng.random() < 0.7:
+        return rng.choice(DISCLOSURE_TAGS_OTHER if foreign else DISCLOSURE_TAGS_EN)
+    return rng.choice(DISCLOSURE_PHRASES_OTHER if foreign else DISCLOSURE_PHRASES_EN)
+
+
+def _brand_plan(
+    rng: random.Random, knobs: WorldKnobs, kind: str, category: str | None, styled: bool
+) -> tuple[text.BrandPlan | None, str | None, bool]:
+    """(how the post names a brand, its ``ad`` truth, product shot) for one post."""
+    if category is None or not styled:
+        return None, None, rng.random() < knobs.commercial_noise
+    brand = rng.choice(BRANDS[category])
+    how = rng.random()
+    usertag, at_mention = how < 0.7, how >= 0.4  # tag 40%, @mention 30%, both 30%
+    if kind == "on_topic" and rng.random() < knobs.sponsored_share:
+        disclosed = rng.random() >= knobs.undisclosed_share
+        tagged = disclosed and rng.random() < knobs.tag_disclosure_share
+        marker = (
+            _marker(rng, knobs) if disclosed and (not tagged or rng.random() < _MARKER_WITH_TAG) else None
+        )
+        commercial = rng.random() < knobs.ad_caption_share
+        product = rng.random() < knobs.ad_image_share
+        paid = text.BrandPlan(brand, True, tagged, marker, commercial, usertag, at_mention or commercial)
+        return paid, AD_KINDS[0] if disclosed else AD_KINDS[1], product
+    product = rng.random() < knobs.commercial_noise
+    if rng.random() < knobs.organic_mention_share:
+        return text.BrandPlan(brand, False, usertag=usertag, at_mention=at_mention), None, product
+    return None, None, product
+
+
 def plan_posts(knobs: WorldKnobs, plan: InfluencerPlan, friends: list[str]) -> list[SynthPost]:
     """The influencer's posts in time order. ``friends``: usernames their posts may tag."""
     rng = _rng(knobs, "posts", plan.index)
+    ads = _rng(knobs, "sponsorship", plan.index)
     times = _timestamps(rng, knobs)
     engagement = math.exp(rng.gauss(math.log(0.03), 0.5))  # likes per follower
     posts = []
@@ -255,7 +307,7 @@ def plan_posts(knobs: WorldKnobs, plan: InfluencerPlan, friends: list[str]) -> l
             kind, category = "off_topic", other or _other_category(rng, topic)
             styled_p = knobs.styled_off_topic
         styled = rng.random() < styled_p
-        sponsored = kind == "on_topic" and styled and rng.random() < knobs.sponsored_share
+        brand, ad, product = _brand_plan(ads, knobs, kind, category, styled)
         if category is None:
             generic = rng.choice(GENERIC_KINDS)
             words = text.generic_text(rng, generic, plan.username, styled, friends)
@@ -267,7 +319,8 @@ def plan_posts(knobs: WorldKnobs, plan: InfluencerPlan, friends: list[str]) -> l
             motif = category
             if category in _IMAGE_PARTNER and rng.random() < knobs.modality_overlap / 2:
                 motif = _IMAGE_PARTNER[category]
-            words = text.topical_text(rng, text_category, styled, knobs.text_noise, sponsored, friends)
+            noisy = brand is None and ads.random() < knobs.commercial_noise
+            words = text.topical_text(rng, text_category, styled, knobs.text_noise, friends, brand, noisy)
             generic = None
         numeric_id = (
             (int(ts.timestamp()) - _IG_EPOCH) * 1000 << 23
@@ -306,6 +359,9 @@ def plan_posts(knobs: WorldKnobs, plan: InfluencerPlan, friends: list[str]) -> l
                 category=category,
                 styled=styled,
                 comment_key="edge_media_preview_comment" if rng.random() < 0.2 else "edge_media_to_comment",
+                ad=ad,
+                brand=brand.brand if brand is not None else None,
+                product_image=product,
             )
         )
     return posts

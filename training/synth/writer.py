@@ -175,7 +175,10 @@ def _write_influencer(
                 done.defects["missing_images"].append(member)
                 continue
             data = encode_jpeg(
-                render(seed, post.motif, post.styled, knobs.image_size, knobs.image_noise), knobs.jpeg_quality
+                render(
+                    seed, post.motif, post.styled, knobs.image_size, knobs.image_noise, post.product_image
+                ),
+                knobs.jpeg_quality,
             )
             (image_dir / member).write_bytes(data)
             done.image_bytes += len(data)
@@ -185,7 +188,9 @@ def _write_influencer(
         if knobs.defects and chaos.random() < knobs.defects:
             done.mapping.append(row)
             done.defects["duplicate_rows"].append(info_name)
-    done.truths = tuple(PostTruth(p.post_id, p.kind, p.category, p.styled, p.motif) for p in posts)
+    done.truths = tuple(
+        PostTruth(p.post_id, p.kind, p.category, p.styled, p.motif, p.ad, p.brand) for p in posts
+    )
     if plan.drift is not None:
         first = posts[plan.drift.start_index]
         done.drift = DriftTruth(

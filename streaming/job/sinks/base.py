@@ -10,7 +10,7 @@ Writes are idempotent per key: writing the same batch twice leaves the same fina
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -26,12 +26,14 @@ DEAD_LETTER = "dead_letter"
 class SinkBatch:
     """One micro-batch of the state stage's output, split by kind (pandas frames).
 
-    Profiles have streaming.job.stateful.PROFILE_COLUMNS, dead letters the embed stage's columns.
+    Profiles have streaming.job.stateful.PROFILE_COLUMNS, dead letters the embed stage's columns,
+    undisclosed posts streaming.job.stateful.UNDISCLOSED_COLUMNS.
     """
 
     batch_id: int
     profiles: pd.DataFrame  # one row per influencer updated in this batch
     dead_letters: pd.DataFrame  # records rejected by parse or embed
+    undisclosed: pd.DataFrame = field(default_factory=pd.DataFrame)  # flagged posts: undisclosed, likely ads
 
     @classmethod
     def from_frame(cls, batch_id: int, frame: pd.DataFrame) -> SinkBatch:

@@ -11,6 +11,7 @@ from streaming.events import SCHEMA_VERSION
 from streaming.job.sinks.base import Sink, SinkBatch, iso_time
 from streaming.job.sinks.producer import TopicWriter
 from streaming.state.engagement import Engagement
+from streaming.state.sponsorship import Sponsorship
 
 
 def probabilities(values: Sequence[float], labels: Sequence[str]) -> dict[str, float]:
@@ -24,15 +25,38 @@ def float32_list(values: Sequence[float]) -> list[float]:
 
 
 def engagement_of(figures: Engagement) -> dict[str, Any]:
-    def when(seconds: float) -> str | None:
-        return iso_time(datetime.fromtimestamp(seconds, UTC))
-
     return {
         "likes_mean": figures.likes_mean,
         "comments_mean": figures.comments_mean,
         "posts_per_week": figures.posts_per_week,
         "first_post": when(figures.first_post_s),
         "last_post": when(figures.last_post_s),
+    }
+
+
+def when(seconds: float) -> str | None:
+    return iso_time(datetime.fromtimestamp(seconds, UTC))
+
+
+def sponsorship_of(figures: Sponsorship) -> dict[str, Any]:
+    return {
+        "disclosed_posts": figures.disclosed_posts,
+        "disclosed_share": figures.disclosed_share,
+        "estimated_undisclosed": figures.estimated_undisclosed,
+        "estimated_undisclosed_share": figures.estimated_undisclosed_share,
+        "sponsored_share": figures.sponsored_share,
+        "flagged_posts": figures.flagged_posts,
+        "threshold": figures.threshold,
+        "brands": [{"brand": b, "posts": posts, "disclosed": shown} for b, posts, shown in figures.brands],
+        "likely_undisclosed": [
+            {
+                "post_id": p.post_id,
+                "probability": p.probability,
+                "ts": when(p.ts_seconds),
+                "brands": list(p.brands),
+            }
+            for p in figures.likely
+        ],
     }
 
 
@@ -51,6 +75,7 @@ def profile_event(row: Any, labels: Sequence[str], batch_id: int) -> dict[str, A
         "processing_time": iso_time(row.processing_time),
         "batch_id": int(batch_id),
         "engagement": engagement_of(row.engagement),
+        "sponsorship": sponsorship_of(row.sponsorship),
     }
     if len(row.text_vector):
         event["text_vector"] = float32_list(row.text_vector)

@@ -38,7 +38,7 @@ from streaming.service.schemas import (
     TopPost,
 )
 from streaming.service.store import Profile, ProfileStore
-from streaming.service.views import default_k, similar_item, summary
+from streaming.service.views import default_k, similar_item, sponsorship_view, summary
 
 DEFAULT_PAGE_SIZE = 20
 NO_PROFILE = {404: "no profile for that influencer"}
@@ -185,4 +185,5 @@ def profile_of(profile: Profile, image_roots: tuple[str, ...], store: ProfileSto
         top_posts=posts,
         event_time=profile.event_time,
         batch_id=profile.batch_id,
+        sponsorship=sponsorship_view(profile.sponsorship),
     )

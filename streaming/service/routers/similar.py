@@ -33,7 +33,7 @@ from streaming.service.export import (
     format_param,
     wants_csv,
 )
-from streaming.service.filters import Filters
+from streaming.service.filters import Filters, brand_account
 from streaming.service.limits import ClientBuckets, retry_after
 from streaming.service.problems import responses
 from streaming.service.schemas import (
@@ -121,7 +121,8 @@ def build_router(settings: ScoutSettings) -> APIRouter:
         store = services.store
         k = default_k(service) if query.k is None else query.k
         where = Filters(query.category, query.followers_min, query.followers_max, query.engagement_min,
-                        query.posts_min)  # fmt: skip
+                        query.posts_min, query.sponsored_max,
+                        None if query.brand is None else brand_account(query.brand))  # fmt: skip
         if query.roster is not None:
             result = roster_lookalikes(query.roster, k, where, store)
             return (

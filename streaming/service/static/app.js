@@ -19,7 +19,7 @@ const TOKEN_KEY = "scout-api-token";
 
 const $ = (id) => document.getElementById(id);
 const state = { offset: 0, selected: null, searchTimer: null, refreshTimer: null, askedToken: false,
-  calibratedModel: null };
+  calibratedModel: null, searches: 0 };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -82,11 +82,13 @@ function confidenceText(profile) {
 
 async function search(append) {
   state.offset = append ? state.offset + PAGE_SIZE : 0;
+  const asked = ++state.searches; // an answer to an earlier search that comes late is dropped
   const request = listRequest(state.offset, PAGE_SIZE);
   const response = await apiFetch(request.url, { ...request.options,
     headers: { Accept: "application/json", ...(request.options.headers || {}) } });
   let answer;
   try { answer = await response.json(); } catch (_) { answer = { detail: response.statusText }; }
+  if (asked !== state.searches) return;
   const list = $("results");
   if (!append) list.replaceChildren();
   if (!response.ok) {
@@ -219,12 +221,20 @@ async function openInfluencer(name, fromHash) {
     renderBars(profile.probabilities, profile.category);
     renderHistory(history);
     renderPosts(profile.top_posts);
+    renderSponsorship(profile.sponsorship, filterByBrand);
     renderSimilar(similar);
   } catch (error) {
     $("profile-category").textContent = "";
     $("profile-meta").textContent = error.message;
-    for (const id of ["probabilities", "top-posts", "similar", "history"]) $(id).replaceChildren();
+    for (const id of ["probabilities", "top-posts", "similar", "history", "sponsorship-brands",
+      "sponsorship-likely"]) $(id).replaceChildren();
   }
+}
+
+// A brand of the sponsorship panel: list the influencers who worked with it.
+function filterByBrand(brand) {
+  $("brand").value = brand;
+  search(false);
 }
 
 function routeFromHash() {
@@ -345,7 +355,7 @@ function start() {
     $("search").placeholder = discovery.view === "topic" ? "What their posts are about…" : "Name starts with…";
     search(false);
   });
-  for (const id of ["followers-min", "followers-max", "engagement-min", "posts-min"]) {
+  for (const id of ["followers-min", "followers-max", "engagement-min", "posts-min", "sponsored-max", "brand"]) {
     $(id).addEventListener("change", () => search(false));
   }
   $("lookalikes").addEventListener("click", () => { discovery.view = "roster"; search(false); });

@@ -8,7 +8,7 @@ const LOOKALIKE_K = 20;
 
 const discovery = { roster: new Set(), view: "names" };
 
-// The filter controls, as the API's parameter names (engagement is typed in percent).
+// The filter controls, as the API's parameter names (engagement and sponsored share in percent).
 function filterValues() {
   const values = {};
   const category = document.getElementById("category").value;
@@ -20,6 +20,12 @@ function filterValues() {
   }
   const rate = document.getElementById("engagement-min").value.trim();
   if (rate !== "" && Number.isFinite(Number(rate))) values.engagement_min = Math.max(0, Number(rate)) / 100;
+  const sponsored = document.getElementById("sponsored-max").value.trim();
+  if (sponsored !== "" && Number.isFinite(Number(sponsored))) {
+    values.sponsored_max = Math.min(100, Math.max(0, Number(sponsored))) / 100;
+  }
+  const brand = document.getElementById("brand").value.trim();
+  if (brand) values.brand = brand;
   return values;
 }
 
@@ -62,6 +68,59 @@ function reachText(item) {
   }
   if (item.posts_per_week !== null && item.posts_per_week !== undefined) parts.push(`${item.posts_per_week.toFixed(1)}/week`);
   return parts.join(" · ");
+}
+
+// ---- sponsorship panel --------------------------------------------------------------------
+
+const share = (p) => `${(100 * p).toFixed(1)}%`;
+
+// The profile's sponsorship figures: shares, brands (a click filters the list by one), and the posts
+// the model finds most likely to be undisclosed paid posts, with the brands they name.
+function renderSponsorship(figures, onBrand) {
+  const brands = document.getElementById("sponsorship-brands");
+  const likely = document.getElementById("sponsorship-likely");
+  brands.replaceChildren();
+  likely.replaceChildren();
+  const summary = document.getElementById("sponsorship-summary");
+  const shares = document.getElementById("sponsorship-shares");
+  if (!figures) {
+    summary.textContent = "· not known";
+    shares.textContent = "no sponsorship figures for this profile";
+    return;
+  }
+  summary.textContent = `· ${share(figures.sponsored_share)} of posts`;
+  const estimated = figures.estimated_undisclosed_share === null
+    ? "undisclosed not estimated (the model has no sponsored head)"
+    : `${share(figures.estimated_undisclosed_share)} estimated undisclosed ` +
+      `(${figures.flagged_posts} post${figures.flagged_posts === 1 ? "" : "s"} over ${share(figures.threshold)})`;
+  shares.textContent = `${share(figures.disclosed_share)} disclosed (${figures.disclosed_posts} posts) · ${estimated}`;
+  for (const item of figures.brands.slice(0, 10)) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "brand";
+    button.dataset.brand = item.brand;
+    button.title = "influencers who worked with this brand";
+    button.textContent = `@${item.brand}`;
+    button.addEventListener("click", () => onBrand(item.brand));
+    const count = document.createElement("span");
+    count.className = "muted";
+    count.textContent = ` ${item.posts} post${item.posts === 1 ? "" : "s"} (${item.disclosed} disclosed)`;
+    li.append(button, count);
+    brands.append(li);
+  }
+  if (!figures.brands.length) brands.append(Object.assign(document.createElement("li"), { textContent: "none yet" }));
+  for (const post of figures.likely_undisclosed) {
+    const li = document.createElement("li");
+    li.dataset.post = post.post_id;
+    const named = post.brands.length ? ` · names ${post.brands.map((b) => `@${b}`).join(", ")}` : "";
+    li.textContent = `${post.post_id}: ${share(post.probability)} paid · ` +
+      `${new Date(post.ts).toLocaleDateString()}${named}`;
+    likely.append(li);
+  }
+  if (!figures.likely_undisclosed.length) {
+    likely.append(Object.assign(document.createElement("li"), { textContent: "none flagged" }));
+  }
 }
 
 // ---- roster --------------------------------------------------------------------------------

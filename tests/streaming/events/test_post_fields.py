@@ -28,7 +28,8 @@ def test_the_schema_file_lists_the_contract_fields() -> None:
     schema = load_schema("post_event")
     assert tuple(schema["properties"]) == EVENT_FIELDS
     assert tuple(schema["required"]) == EVENT_REQUIRED
-    assert [name for name, place in PLACES.items() if place == "derived"] == ["image_path"]
+    derived = [name for name, place in PLACES.items() if place == "derived"]
+    assert derived == ["image_path", "mentions", "disclosures", "disclosed"]
 
 
 def test_the_schema_file_types_each_field_as_its_kind() -> None:
@@ -58,7 +59,7 @@ def test_an_event_goes_to_a_row_and_back_unchanged(tmp_path) -> None:
     event = {
         "schema": 1, "post_id": "p1", "influencer": "anna", "ts": "2019-05-01T12:00:00.250Z",
         "caption": "hello #sea", "hashtags": ["sea"], "usertags": ["bob"], "image_uri": image.as_uri(),
-        "likes": 3, "comments": None, "sponsored": False,
+        "likes": 3, "comments": None, "sponsored": False, "sponsors": ["acme"],
     }  # fmt: skip
     post = validate_event(json.dumps(event).encode(), ValidationLimits(image_roots=(str(tmp_path),)))
     assert post.ts == datetime(2019, 5, 1, 12, 0, 0, 250_000, tzinfo=UTC)
@@ -68,7 +69,8 @@ def test_an_event_goes_to_a_row_and_back_unchanged(tmp_path) -> None:
     values = dict(zip(POST_COLUMNS, row, strict=True))
     assert values.pop("image_b64") is None  # an event carries one image field only
     assert event_of(values) == event
-    again = ValidPost.from_event(event, ts=post.ts, image_path=post.image_path)
+    derived = {name: getattr(post, name) for name, place in PLACES.items() if place == "derived"}
+    again = ValidPost.from_event(event, **{**derived, "ts": post.ts, "sponsors": post.sponsors})
     assert again == post
 
 

@@ -104,7 +104,7 @@ def streamed_run(kafka_broker, spark, tiny_world, random_model, tmp_path_factory
     finally:
         job.stop()
     topics = settings.kafka.topics
-    names = ("dlq", "profiles", "reclassified", "similar")
+    names = ("dlq", "profiles", "reclassified", "similar", "undisclosed")
     read = {name: read_json(settings, getattr(topics, name)) for name in names}
     return StreamedRun(settings, len(events), bad, read)
 

@@ -26,8 +26,9 @@ class World:
     meta: Any  # training.synth.meta.WorldMeta
 
 
-def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32) -> str:
-    """An untrained but complete model folder (compact CNN + MiniLM + profiler); returns its version."""
+def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32, sponsored_head: bool = True) -> str:
+    """An untrained but complete model folder (compact CNN + MiniLM + profiler, and a sponsored head
+    unless told not to); returns its version."""
     import torch
 
     from training.dataset.categories import CATEGORIES
@@ -36,6 +37,7 @@ def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32) -> str:
     from training.encoders.text import TextEncoderConfig
     from training.model_dir import ModelParts, save_model
     from training.profiler import PostAttentiveProfiler, ProfilerConfig
+    from training.sponsorship.head import SponsoredHead, SponsoredHeadConfig
 
     torch.manual_seed(seed)
     cnn = CompactCNN(CompactCNNConfig(image_size=32, width=8, feature_dim=16, num_classes=len(CATEGORIES)))
@@ -51,6 +53,10 @@ def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32) -> str:
     with torch.no_grad():  # spread the attention scores so that pooling is far from a plain mean
         for p in profiler.parameters():
             p.mul_(3.0)
+    head = SponsoredHead(SponsoredHeadConfig(feature_dim=16 + 384, hidden_dim=16, label_frequency=0.5))
+    with torch.no_grad():  # spread its probabilities: a share of the undisclosed posts is flagged, not all
+        for p in head.parameters():
+            p.mul_(20.0)
     parts = ModelParts(
         profiler=profiler.eval(),
         labels=CATEGORIES,
@@ -61,6 +67,7 @@ def build_random_model(out: Path, seed: int = 0, hidden_dim: int = 32) -> str:
         image=ImageEncoderConfig(batch_size=16),
         image_dim=16,
         image_state=cnn.state_dict(),
+        sponsorship=head.eval() if sponsored_head else None,
     )
     return save_model(out, parts)
 
@@ -155,6 +162,37 @@ def batch_pooled(
     ts = np.array([datetime.fromisoformat(p["ts"]).timestamp() for p in posts])
     text = text_block(features, text_dim(model))
     return recompute(step.scores, step.h, ts, tau_seconds), recompute(step.scores, text, ts, tau_seconds)
+
+
+def batch_sponsorship(model: Any, posts: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """The reference of one influencer's sponsorship figures: every post validated (disclosure,
+    sponsors, mentions) and scored by the model's sponsored head at once, counted in one pass."""
+    import json
+
+    from streaming.state.sponsorship import post_brands
+    from streaming.validate import ValidationLimits, validate_event
+    from training.encoders.text import post_text
+    from training.interface import PostInput
+
+    valid = [validate_event(json.dumps(p).encode(), ValidationLimits()) for p in posts]
+    inputs = [PostInput(post_text(p["caption"], p["hashtags"], p["usertags"]), image_bytes(p)) for p in posts]
+    prob = model.sponsorship.undisclosed_probability(model.encode(inputs)).astype(np.float64)  # (n,)
+    disclosed = np.array([v.disclosed for v in valid])
+    flagged = ~disclosed & (prob >= threshold)
+    brands: dict[str, list[int]] = {}
+    for v, d in zip(np.array(valid)[disclosed | flagged], disclosed[disclosed | flagged], strict=True):
+        for brand in post_brands(v.sponsors, v.mentions):
+            counts = brands.setdefault(brand, [0, 0])
+            counts[0] += 1
+            counts[1] += int(d)
+    order = sorted(np.flatnonzero(flagged), key=lambda i: (-prob[i], valid[i].post_id))
+    return {
+        "disclosed_posts": int(disclosed.sum()),
+        "estimated_undisclosed": float(prob[~disclosed].sum()),
+        "flagged": {valid[i].post_id: float(prob[i]) for i in np.flatnonzero(flagged)},
+        "brands": {brand: tuple(counts) for brand, counts in brands.items()},
+        "likely": [valid[i].post_id for i in order],
+    }
 
 
 @dataclass(frozen=True)

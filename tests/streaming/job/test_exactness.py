@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
+from streaming.config import ScoutSettings
 from streaming.events import load_schema
 from tests.streaming.job.helpers import (
     batch_pooled,
     batch_profile,
+    batch_sponsorship,
     latest_by_influencer,
     produce,
     random_chunks,
@@ -22,13 +24,20 @@ from tests.streaming.job.helpers import (
 pytestmark = pytest.mark.integration
 
 
-def _assert_equal_to_batch(profiles: dict, world_posts: dict, model_dir, tau_seconds: float | None) -> float:
+def _assert_equal_to_batch(
+    profiles: dict, world_posts: dict, model_dir, tau_seconds: float | None, undisclosed: list | None = None
+) -> float:
+    """Every profile against the batch recomputation; with ``undisclosed`` (the topic's events), the
+    sponsorship figures and the flagged posts too."""
     from training.model_dir import load_model
 
     assert set(profiles) == set(world_posts)
     model = load_model(model_dir, "cpu")
     worst = 0.0
+    flagged: dict[str, float] = {}
     for influencer, posts in world_posts.items():
+        if undisclosed is not None:
+            flagged.update(_assert_sponsorship(profiles[influencer], model, posts))
         expected, text = batch_pooled(model, posts, tau_seconds)  # (H,), (T,) float64
         profile = profiles[influencer]
         worst = max(worst, float(np.abs(np.array(profile["embedding"]) - expected).max()))
@@ -46,11 +55,41 @@ def _assert_equal_to_batch(profiles: dict, world_posts: dict, model_dir, tau_sec
         probs = model.classify(expected[None, :].astype(np.float32))[0]  # (C,)
         assert profile["category"] == model.labels[int(np.argmax(probs))], influencer
         assert profile["model_version"] == model.version
+    if undisclosed is not None:
+        published = {event["post_id"]: event["probability"] for event in undisclosed}
+        assert published.keys() == flagged.keys() and flagged, "each flagged post on the topic"
+        assert len(undisclosed) == len(published), "no flagged post twice in an uninterrupted run"
+        for post_id, probability in flagged.items():
+            assert published[post_id] == pytest.approx(probability, abs=1e-5)
     return worst
 
 
+THRESHOLD = ScoutSettings().sponsorship.undisclosed_threshold
+
+
+def _assert_sponsorship(profile: dict, model, posts: list) -> dict[str, float]:
+    """One profile's sponsorship figures equal one pass over all its posts; returns its flagged posts."""
+    want = batch_sponsorship(model, posts, THRESHOLD)
+    got = profile["sponsorship"]
+    n = len(posts)
+    assert got["disclosed_posts"] == want["disclosed_posts"]
+    assert got["disclosed_share"] == pytest.approx(want["disclosed_posts"] / n, rel=1e-12)
+    assert got["estimated_undisclosed"] == pytest.approx(want["estimated_undisclosed"], abs=1e-4)
+    assert got["flagged_posts"] == len(want["flagged"])
+    assert {b["brand"]: (b["posts"], b["disclosed"]) for b in got["brands"]} == want["brands"]
+    assert [p["post_id"] for p in got["likely_undisclosed"]] == want["likely"][
+        : len(got["likely_undisclosed"])
+    ]
+    assert len(got["likely_undisclosed"]) == min(len(want["likely"]), ScoutSettings().sponsorship.top_k_posts)
+    return want["flagged"]
+
+
 def test_streamed_profiles_equal_batch_recomputation(streamed_run, tiny_world, random_model) -> None:
-    worst = _assert_equal_to_batch(streamed_run.profiles, tiny_world.posts, random_model, None)
+    undisclosed = streamed_run.topics["undisclosed"]
+    worst = _assert_equal_to_batch(streamed_run.profiles, tiny_world.posts, random_model, None, undisclosed)
+    # the world's paid posts: some disclosed, some not, and brands counted
+    figures = [p["sponsorship"] for p in streamed_run.profiles.values()]
+    assert sum(f["disclosed_posts"] for f in figures) > 0 and any(f["brands"] for f in figures)
     assert worst <= 1e-5, f"max abs difference {worst:.2e}"
 
 
@@ -60,6 +99,7 @@ def test_every_output_event_follows_its_schema(streamed_run) -> None:
         ("reclassified", "reclassified"),
         ("similar", "similar"),
         ("dlq", "dead_letter"),
+        ("undisclosed", "undisclosed"),
     ):
         validator = Draft202012Validator(load_schema(schema))
         for event in streamed_run.topics[topic]:

@@ -152,6 +152,11 @@ def test_parse_on_a_batch_frame_keeps_value_only_where_asked_and_dead_letters_nu
     parsed = {row.source_offset: row for row in parse_posts(raw, JobSettings()).collect()}
     assert parsed[10].dlq_reason is None and parsed[10].value is None and parsed[10].post_id == "p00001"
     assert parsed[10].hashtags == ["travel"] and parsed[10].sponsored is False
+    assert parsed[10].sponsors is None and parsed[10].mentions == [] and parsed[10].disclosed is False
+    spoken = {**valid_event(2), "caption": "new kit from @Acme #ad", "sponsors": ["acme"]}
+    ad_frame = spark.createDataFrame([(b"anna", json.dumps(spoken).encode(), *rows[0][2:])], raw.schema)
+    ad = parse_posts(ad_frame, JobSettings()).collect()[0]
+    assert (ad.sponsors, ad.mentions, ad.disclosures, ad.disclosed) == (["acme"], ["acme"], ["#ad"], True)
     assert parsed[11].dlq_reason == "not_an_object" and parsed[11].value == b"[]"
     assert parsed[12].dlq_reason == "bad_json" and parsed[12].post_id is None
     kept = parse_posts(raw, JobSettings(), keep_values=True).where("source_offset = 10").collect()
@@ -170,6 +175,10 @@ def test_parse_on_a_batch_frame_keeps_value_only_where_asked_and_dead_letters_nu
         "likes",
         "comments",
         "sponsored",
+        "sponsors",
+        "mentions",
+        "disclosures",
+        "disclosed",
         "key",
         "source_topic",
         "source_partition",

@@ -11,6 +11,24 @@ from streaming.job.stateful import PROFILE_COLUMNS, StateConfig, StateStage
 from streaming.state import REFERENCE_EPOCH_S, recompute
 from streaming.state.store import StateStore
 
+MENTIONED = ["acme", "bolt", "cafe_x", "dune.co", "friend"]
+THRESHOLD = 0.7
+
+
+def _sponsorship_of_all(posts: pd.DataFrame) -> tuple[float, float, dict[str, int], list[str]]:
+    """One pass over every post of one influencer: disclosed share, estimated undisclosed posts,
+    brand counts and the ids of its likely-undisclosed posts, most likely first."""
+    disclosed = posts["disclosed"].to_numpy()
+    prob = posts["sponsor_prob"].to_numpy(np.float64)
+    flagged = ~disclosed & (prob >= THRESHOLD)
+    brands: dict[str, int] = {}
+    for i in np.flatnonzero(disclosed | flagged):
+        row = posts.iloc[i]
+        for brand in dict.fromkeys([*(row["sponsors"] or []), *row["mentions"]]):
+            brands[brand] = brands.get(brand, 0) + 1
+    likely = posts[flagged].sort_values(["sponsor_prob", "post_id"], ascending=[False, True])
+    return disclosed.mean(), prob[~disclosed].sum(), brands, likely["post_id"].head(2).tolist()
+
 
 def _batch(rng: np.random.Generator, influencers: list[str], posts: int, first: int, dim: int):
     """An embedded micro-batch of ``posts`` posts (the columns the state stage reads)."""
@@ -28,6 +46,10 @@ def _batch(rng: np.random.Generator, influencers: list[str], posts: int, first: 
         "likes": pd.array(np.where(rng.random(posts) < 0.1, None, rng.integers(0, 900, posts)), "Int64"),
         "comments": rng.integers(0, 40, posts),
         "score": rng.normal(0, 3, posts).astype(np.float32),
+        "disclosed": rng.random(posts) < 0.2,
+        "sponsor_prob": rng.random(posts).astype(np.float32),
+        "sponsors": [["acme"] if rng.random() < 0.1 else None for _ in range(posts)],
+        "mentions": [list(rng.choice(MENTIONED, rng.integers(0, 3), replace=False)) for _ in range(posts)],
         "source_partition": rng.integers(0, 2, posts),
         "source_offset": np.arange(first, first + posts),
         "batch_time": pd.Timestamp("2026-01-01T00:00:00Z"),
@@ -40,13 +62,18 @@ def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_mode
 
     from streaming.events import load_schema
     from streaming.job.sinks.profiles import profile_event
+    from streaming.job.sinks.undisclosed import undisclosed_event
     from training.model_dir import load_model
 
     schema = Draft202012Validator(load_schema("profile"))
     model = load_model(random_model, "cpu")
     rng = np.random.default_rng(2)
     influencers = [f"inf_{i:04d}" for i in range(800)]
-    stage = StateStage(StateStore(tmp_path / "state.sqlite"), model, StateConfig(tau, top_k=3))
+    stage = StateStage(
+        StateStore(tmp_path / "state.sqlite"),
+        model,
+        StateConfig(tau, top_k=3, undisclosed_threshold=THRESHOLD, likely_k=2),
+    )
     seen: list[pd.DataFrame] = []
     last_category: dict[str, str] = {}
     for batch_id in range(3):
@@ -84,10 +111,23 @@ def test_hundreds_of_influencers_per_batch_equal_the_batch_recompute(random_mode
             best = posts["post_id"].to_numpy()[np.argsort(-adjusted, kind="stable")[:3]]
             assert [p["post_id"] for p in row.top_posts] == best.tolist()
             last_category[row.influencer] = row.category
+            share, estimated, brands, likely = _sponsorship_of_all(posts)
+            figures = row.sponsorship
+            assert figures.disclosed_share == pytest.approx(share, rel=1e-12)
+            assert figures.estimated_undisclosed == pytest.approx(estimated, rel=1e-9, abs=1e-9)
+            assert {b: n for b, n, _ in figures.brands} == brands
+            assert [p.post_id for p in figures.likely] == likely
+        flagged = live[~live["disclosed"] & (live["sponsor_prob"] >= THRESHOLD)]
+        assert sorted(step.undisclosed["post_id"]) == sorted(flagged["post_id"]) and len(flagged)
         for row in profiles.head(20).itertuples(index=False):  # what the profiles sink writes
             event = profile_event(row, model.labels, batch_id)
             assert not list(schema.iter_errors(event)), next(iter(schema.iter_errors(event)), None)
             assert len(event["text_vector"]) == 384 and event["engagement"]["posts_per_week"] > 0
+        undisclosed = Draft202012Validator(load_schema("undisclosed"))
+        for row in step.undisclosed.head(20).itertuples(index=False):  # what the undisclosed sink writes
+            event = undisclosed_event(row, batch_id)
+            assert not list(undisclosed.iter_errors(event)), next(iter(undisclosed.iter_errors(event)), None)
+            assert event["probability"] >= THRESHOLD and event["threshold"] == THRESHOLD
     assert stage.store.size == len(last_category)
 
 
@@ -99,3 +139,30 @@ def test_a_checkpoint_ahead_of_the_store_is_refused(random_model, tmp_path) -> N
     assert not stage.already_committed(0)
     with pytest.raises(StateStoreError, match="holds batches through -1.*fresh"):
         stage.already_committed(5)
+
+
+def test_without_a_sponsored_head_only_the_disclosed_side_is_known(random_model, tmp_path) -> None:
+    """Posts with no probability (a model without the head): disclosed figures and brands, the
+    estimate null, nothing flagged; a frame without any sponsorship column folds too."""
+    from training.model_dir import load_model
+
+    model = load_model(random_model, "cpu")
+    rng = np.random.default_rng(9)
+    stage = StateStage(
+        StateStore(tmp_path / "state.sqlite"), model, StateConfig(undisclosed_threshold=THRESHOLD)
+    )
+    live = _batch(rng, [f"inf_{i}" for i in range(40)], 200, 0, model.hidden_dim)
+    live["sponsor_prob"] = np.nan
+    step = stage.fold(live)
+    assert step.undisclosed.empty
+    for row in step.profiles.itertuples(index=False):
+        posts = live[live["influencer"] == row.influencer]
+        share, _, brands, _ = _sponsorship_of_all(posts)
+        figures = row.sponsorship
+        assert figures.disclosed_share == pytest.approx(share, rel=1e-12)
+        assert figures.estimated_undisclosed is None and figures.flagged_posts is None
+        assert figures.sponsored_share == figures.disclosed_share and figures.likely == ()
+        assert {b: n for b, n, _ in figures.brands} == brands  # the disclosed posts' brands
+    bare = live.drop(columns=["disclosed", "sponsor_prob", "sponsors", "mentions"])
+    for row in stage.fold(bare).profiles.itertuples(index=False):
+        assert row.sponsorship.disclosed_posts == 0 and row.sponsorship.brands == ()

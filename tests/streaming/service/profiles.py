@@ -14,7 +14,7 @@ import numpy as np
 from jsonschema import Draft202012Validator
 from PIL import Image
 
-from streaming.events import load_schema
+from streaming.events import load_schema, utc_timestamp
 from streaming.service.store import ProfileStore
 
 CATEGORIES = ("beauty", "food", "travel")
@@ -47,6 +47,7 @@ def profile_event(
     processing_time: datetime = T0,
     text_vector: np.ndarray | None = None,
     engagement: dict[str, Any] | None = None,
+    sponsorship: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A profile event as the job writes it; asserted valid against profile.schema.json."""
     others = [label for label in LABELS if label != category]
@@ -79,9 +80,56 @@ def profile_event(
         event["text_vector"] = [float(x) for x in text_vector]
     if engagement is not None:
         event["engagement"] = engagement
+    if sponsorship is not None:
+        event["sponsorship"] = sponsorship
     errors = list(Draft202012Validator(load_schema("profile")).iter_errors(event))
     assert not errors, f"fixture event violates the profile schema: {errors[0].message}"
     return event
+
+
+def sponsorship_figures(
+    post_count: int,
+    disclosed: int,
+    estimated: float | None,
+    brands: dict[str, tuple[int, int]],
+    likely: list[tuple[str, float, list[str]]] = (),  # type: ignore[assignment]
+    threshold: float = 0.5,
+) -> dict[str, Any]:
+    """A profile's sponsorship figures as the job publishes them (streaming.job.sinks.profiles)."""
+    return {
+        "disclosed_posts": disclosed,
+        "disclosed_share": disclosed / post_count,
+        "estimated_undisclosed": estimated,
+        "estimated_undisclosed_share": None if estimated is None else estimated / post_count,
+        "sponsored_share": (disclosed + (estimated or 0.0)) / post_count,
+        "flagged_posts": None if estimated is None else len(likely),
+        "threshold": threshold,
+        "brands": [
+            {"brand": b, "posts": n, "disclosed": d}
+            for b, (n, d) in sorted(brands.items(), key=lambda item: (-item[1][0], item[0]))
+        ],
+        "likely_undisclosed": [
+            {
+                "post_id": post_id,
+                "probability": p,
+                "ts": utc_timestamp(T0 - timedelta(days=2)),
+                "brands": named,
+            }
+            for post_id, p, named in likely
+        ],
+    }
+
+
+def cluster_sponsorship(c: int, i: int, name: str, post_count: int) -> dict[str, Any]:
+    """Sponsorship of ``<category c>_<i>``: more paid posts the higher i; every even i worked with
+    acme, every travel influencer with bolt.trips; the first of each category has no head's estimate."""
+    brands = {"acme": (1 + i, i)} if i % 2 == 0 else {}
+    if c == 2:
+        brands["bolt.trips"] = (2, 2)
+    disclosed = min(i + len(brands), post_count)
+    estimated = None if i == 0 else 0.5 * i
+    likely = [] if estimated is None else [(f"{name}-p0", 0.9, sorted(brands))]
+    return sponsorship_figures(post_count, disclosed, estimated, brands, likely)
 
 
 def cluster_events(image_uri: str | None = None) -> list[dict[str, Any]]:
@@ -113,6 +161,7 @@ def cluster_events(image_uri: str | None = None) -> list[dict[str, Any]]:
                     post_count=5 + 3 * i + c,
                     top_posts=posts,
                     processing_time=T0 + timedelta(minutes=c * PER_CATEGORY + i),
+                    sponsorship=cluster_sponsorship(c, i, name, 5 + 3 * i + c),
                 )
             )
     return events

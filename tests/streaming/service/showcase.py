@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tests.streaming.service.profiles import LABELS, T0, iso, profile_event
+from tests.streaming.service.profiles import LABELS, T0, iso, profile_event, sponsorship_figures
 
 MODEL_VERSION = "3f9c2a1b7d4e8a06"
 DIM = 16
@@ -113,14 +113,29 @@ class Showcase:
     model_version: str = MODEL_VERSION
     encode: Callable[[Sequence[str]], np.ndarray] | None = None  # texts -> (n, T), the model's text encoder
 
-    def extras(self, n: int, captions: Sequence[str]) -> dict[str, Any]:
+    def extras(self, n: int, captions: Sequence[str], post_count: int | None = None) -> dict[str, Any]:
         if self.encode is None:
             return {}
+        post_count = 40 + 7 * n if post_count is None else post_count
         text = np.asarray(self.encode(list(captions)), dtype=np.float64).mean(axis=0)
         likes = 300.0 + 150 * n
         engagement = {"likes_mean": likes, "comments_mean": likes / 20, "posts_per_week": 2.0 + n % 3,
                       "first_post": iso(T0 - timedelta(days=200)), "last_post": iso(T0)}  # fmt: skip
-        return {"text_vector": text, "engagement": engagement}
+        return {"text_vector": text, "engagement": engagement, "sponsorship": sponsorship_of(n, post_count)}
+
+
+# The brand the n-th showcase influencer worked with.
+SHOWCASE_BRANDS = ("le.creuset", "bolt.trips", "acme")
+
+
+def sponsorship_of(n: int, post_count: int) -> dict[str, Any]:
+    """The n-th influencer's sponsorship: n % 4 + 1 disclosed posts with its brand, an estimated
+    0.3 n undisclosed ones, and for odd n one flagged post naming the brand."""
+    brand = SHOWCASE_BRANDS[n % 3]
+    disclosed = n % 4 + 1
+    likely = [(f"ad-{n}", 0.81, [brand])] if n % 2 else []
+    brands = {brand: (disclosed + len(likely), disclosed)}
+    return sponsorship_figures(post_count, disclosed, 0.3 * n, brands, likely)
 
 
 def followers(showcase_names: Sequence[str] = tuple(SHOWCASE)) -> list[Record]:
@@ -251,7 +266,7 @@ def move_events(image_root: Path, showcase: Showcase = Showcase()) -> tuple[Reco
         model_version=showcase.model_version,
         top_posts=_posts(image_root, MOVER, items, seed=99),
         processing_time=T0 + timedelta(hours=1),
-        **showcase.extras(4, [caption for _, caption in items]),
+        **showcase.extras(4, [caption for _, caption in items], post_count=75),
     )
     event = _with_probabilities(event, np.random.default_rng(5), runner_up=("travel", 0.22))
     return record(event), reclassified(MOVER, "travel", "food", 60, 5, showcase.model_version, 75)

@@ -26,11 +26,13 @@ from tests.streaming.service.serving import ScoutServe, toml_config
 from tests.streaming.service.showcase import (
     MOVER,
     SHOWCASE,
+    SHOWCASE_BRANDS,
     Showcase,
     backlog_reclassifications,
     followers,
     move_events,
     showcase_profiles,
+    sponsorship_of,
 )
 
 pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")
@@ -133,6 +135,7 @@ def test_search_open_similar_and_live_reclassification(
             expect(page.locator("#top-posts p").first).to_have_text("Lost in the blue streets of Chefchaouen")
             page.wait_for_function(IMAGES_LOADED)
             expect(page.locator("#history polyline")).to_have_count(1)  # its history chart
+            sponsorship(page, expect)
             cards = page.locator("#similar .card")
             expect(cards).to_have_count(8)
             first_two = [cards.nth(i).get_attribute("data-influencer") for i in range(2)]
@@ -178,6 +181,46 @@ def test_search_open_similar_and_live_reclassification(
 
 
 FOOD = ("anna.bakes", "luca_eats", "the.spice.table")
+
+
+def sponsorship(page: Any, expect: Any) -> None:
+    """wander.ines's sponsorship panel: open it, read its shares, brands and likely-undisclosed post,
+    follow its brand to the influencers who worked with it, then the "at most x% sponsored" filter."""
+    n = list(SHOWCASE).index(MOVER)
+    figures = sponsorship_of(n, 40 + 7 * n)
+    panel = page.locator("#sponsorship-panel")
+    expect(page.locator("#sponsorship-shares")).not_to_be_visible()  # closed until asked
+    page.click("#sponsorship-panel summary")
+    expect(panel).to_have_attribute("open", "")
+    pct = f"{100 * figures['sponsored_share']:.1f}%"
+    expect(page.locator("#sponsorship-summary")).to_have_text(f"· {pct} of posts")
+    expect(page.locator("#sponsorship-shares")).to_contain_text(
+        f"{100 * figures['disclosed_share']:.1f}% disclosed"
+    )
+    expect(page.locator("#sponsorship-shares")).to_contain_text("estimated undisclosed (0 posts over 50.0%)")
+    brand = SHOWCASE_BRANDS[n % 3]
+    expect(page.locator("#sponsorship-brands button")).to_have_text([f"@{brand}"])
+    page.screenshot(path=str(SCREENSHOTS / "sponsorship.png"), full_page=True)
+    page.select_option("#category", "")
+    page.locator("#sponsorship-brands button").first.click()  # who else worked with it
+    worked = [name for i, name in enumerate(SHOWCASE) if SHOWCASE_BRANDS[i % 3] == brand]
+    expect(page.locator("#results li")).to_have_count(len(worked))
+    assert sorted(names_shown(page)) == sorted(worked)
+    page.fill("#brand", "")
+    page.press("#brand", "Tab")
+    expect(page.locator("#results li")).to_have_count(len(SHOWCASE))
+    page.fill("#sponsored-max", "6")
+    page.press("#sponsored-max", "Tab")
+    shares = {name: sponsorship_of(i, 40 + 7 * i)["sponsored_share"] for i, name in enumerate(SHOWCASE)}
+    at_most = sorted(name for name, value in shares.items() if value <= 0.06)
+    assert 0 < len(at_most) < len(SHOWCASE), shares
+    expect(page.locator("#results li")).to_have_count(len(at_most))
+    assert sorted(names_shown(page)) == at_most
+    page.fill("#sponsored-max", "")
+    page.press("#sponsored-max", "Tab")
+    expect(page.locator("#results li")).to_have_count(len(SHOWCASE))
+    page.select_option("#category", "travel")
+    expect(page.locator("#results li")).to_have_count(3)
 
 
 def names_shown(page: Any) -> list[str]:

@@ -168,3 +168,44 @@ def test_health_metrics_page_and_openapi(client: Any) -> None:
         "/images",
     ):
         assert path in paths, path
+
+
+def _all_names(client: Any, **params: Any) -> set[str]:
+    names: set[str] = set()
+    offset = 0
+    while True:
+        page = client.get("/api/influencers", params={**params, "offset": offset, "limit": 6}).json()
+        names |= {item["influencer"] for item in page["items"]}
+        offset += 6
+        if offset >= page["total"]:
+            return names
+
+
+def test_sponsorship_panel_data_and_the_sponsorship_filters(client: Any, filled_store: Any) -> None:
+    from tests.streaming.service.profiles import cluster_events
+
+    events = {event["influencer"]: event["sponsorship"] for event in cluster_events()}
+    profile = client.get("/api/influencers/travel_2").json()
+    assert profile["sponsorship"] == events["travel_2"]  # the figures the job published, as published
+    assert profile["sponsored_share"] == events["travel_2"]["sponsored_share"]
+    assert [b["brand"] for b in profile["sponsorship"]["brands"]] == ["acme", "bolt.trips"]
+    assert profile["sponsorship"]["likely_undisclosed"][0]["post_id"] == "travel_2-p0"
+    assert client.get("/api/influencers/food_0").json()["sponsorship"]["estimated_undisclosed"] is None
+    for share in (0.0, 0.2, 0.35, 1.0):
+        want = {name for name, figures in events.items() if figures["sponsored_share"] <= share}
+        assert _all_names(client, sponsored_max=share) == want, share
+    assert 0 < len(_all_names(client, sponsored_max=0.2)) < len(events)
+    acme = {name for name, figures in events.items() if any(b["brand"] == "acme" for b in figures["brands"])}
+    for typed in ("acme", "@ACME", " Acme"):  # as a brand's account is typed
+        assert _all_names(client, brand=typed) == acme
+    assert _all_names(client, brand="bolt.trips", sponsored_max=1.0) == {f"travel_{i}" for i in range(4)}
+    assert _all_names(client, brand="nobody") == set()
+    by_share = client.get("/api/influencers", params={"sort": "sponsored_share", "limit": 6}).json()
+    shares = [item["sponsored_share"] for item in by_share["items"]]
+    assert shares == sorted(shares, reverse=True)
+    assert client.get("/api/influencers", params={"sponsored_max": 1.5}).status_code == 422
+    assert client.get("/api/influencers", params={"brand": "x" * 70}).status_code == 422
+    similar = client.get("/api/influencers/travel_0/similar", params={"k": 5, "brand": "acme"}).json()
+    assert {s["influencer"] for s in similar["similar"]} == acme - {"travel_0"}
+    roster = client.post("/api/similar", json={"roster": ["food_0"], "k": 5, "brand": "@bolt.trips"}).json()
+    assert {s["influencer"] for s in roster["similar"]} == {f"travel_{i}" for i in range(4)}

@@ -59,14 +59,22 @@ def test_text_sums_and_tally_read_back_exactly_and_an_older_store_is_refused(tmp
     import pytest
 
     from streaming.errors import StateStoreError
+    from streaming.state.sponsorship import LikelyPost
 
     rng = np.random.default_rng(4)
     written = _states(["a", "b"], seed=3)
-    written = dataclasses.replace(written, text=rng.normal(0, 1, (2, 5)), tally=rng.normal(0, 1, (2, 6)))
+    brands = ((("acme", 3, 2), ("café_b", 1, 0)), ())
+    likely = ((LikelyPost("a-9", 2 / 3, 1.7e9 + 0.5, ("acme", "bob")),), ())
+    written = dataclasses.replace(
+        written, text=rng.normal(0, 1, (2, 5)), tally=rng.normal(0, 1, (2, 6)),
+        sponsor=rng.uniform(0, 9, (2, 4)), brands=brands, likely=likely,
+    )  # fmt: skip
     store = StateStore(tmp_path / "state.sqlite")
     store.commit(0, written, added=2)
     read = store.read(["b", "a"], dim=6, text_dim=5)
     assert np.array_equal(read.text, written.text[::-1]) and np.array_equal(read.tally, written.tally[::-1])
+    assert np.array_equal(read.sponsor, written.sponsor[::-1])  # float64 exactly
+    assert read.brands == brands[::-1] and read.likely == likely[::-1]
     store.close()
 
     old = sqlite3.connect(tmp_path / "old.sqlite")
@@ -75,3 +83,10 @@ def test_text_sums_and_tally_read_back_exactly_and_an_older_store_is_refused(tmp
     old.close()
     with pytest.raises(StateStoreError, match="fresh spark.checkpoint_dir"):
         StateStore(tmp_path / "old.sqlite")
+    # a store of format 2 (the text sums and the tally, no sponsorship state) is refused too
+    older = sqlite3.connect(tmp_path / "v2.sqlite")
+    older.execute("CREATE TABLE influencer (name TEXT PRIMARY KEY, n INTEGER, m REAL, z REAL, s BLOB, "
+                  "top TEXT, category TEXT, text BLOB, tally BLOB)")  # fmt: skip
+    older.close()
+    with pytest.raises(StateStoreError, match="format 3.*sponsorship state.*fresh spark.checkpoint_dir"):
+        StateStore(tmp_path / "v2.sqlite")

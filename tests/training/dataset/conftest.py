@@ -6,7 +6,9 @@ mapping           header, a repeated row, a repeated post with an extra image, a
                   a broken image list, a row with one field, an influencer not in influencers.txt
 info/             alice's posts unpacked; bob's and carol's only inside two zip parts;
                   one post with no metadata file, one with bad JSON, one without a timestamp,
-                  one wrapped as {"graphql": {"shortcode_media": ...}} with preview comments
+                  one wrapped as {"graphql": {"shortcode_media": ...}} with preview comments;
+                  a paid-partnership tag (alice 102), disclosure markers in German (bob 202) and
+                  English (carol 301)
 image/            two mapped images missing
 """
 
@@ -92,7 +94,7 @@ def write_defect_copy(root: Path) -> DefectCopy:
             "Three looks @brand",
             usertags=("brand", "friend"),
             image_count=3,
-            sponsor="brand",
+            sponsor="Brand",
             likes=500,
             comments=40,
         ),
@@ -114,7 +116,7 @@ def write_defect_copy(root: Path) -> DefectCopy:
                 "bob",
                 "202",
                 4,
-                "Street style",
+                "Street style, bezahlte Partnerschaft mit @Levis #Werbung",
                 is_video=True,
                 image_count=2,
                 comment_key="edge_media_preview_comment",
@@ -122,7 +124,7 @@ def write_defect_copy(root: Path) -> DefectCopy:
             ),
         },
         "info_part2.zip": {
-            "carol-301.info": _info("carol", "301", 6, "Good boy #dog"),
+            "carol-301.info": _info("carol", "301", 6, "Good boy #dog #Ad thanks @chewy."),
         },
     }
     for name, obj in info.items():

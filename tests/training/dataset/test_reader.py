@@ -93,6 +93,14 @@ def test_posts_grouped_in_time_order_with_fields(defect_copy) -> None:
         assert by_id["202"].is_video and by_id["202"].comments == 7
         assert [p.name for p in by_id["202"].image_paths] == ["bob-202.jpg", "bob-202_1.jpg"]
         assert by_id["301"].label == "pet"
+        # sponsorship: the paid-partnership tag, the brands named, the disclosure markers
+        assert (a102.sponsors, a102.mentions, a102.disclosures) == (("brand",), ("brand", "friend"), ())
+        assert (by_id["202"].sponsors, by_id["202"].mentions) == ((), ("levis",)) and not by_id[
+            "202"
+        ].sponsored
+        assert by_id["202"].disclosures == ("#werbung", "bezahlte partnerschaft")
+        assert (by_id["301"].mentions, by_id["301"].disclosures) == (("chewy",), ("#ad",))
+        assert (a101.sponsors, a101.mentions, a101.disclosures) == ((), (), ())
         assert by_id["501"].label is None
         assert ds.read_image(a102.image_paths[0]) == defect_copy.jpeg
         assert [p.post_id for p in ds.iter_posts(["carol", "alice"])] == ["301", "102", "103", "101"]

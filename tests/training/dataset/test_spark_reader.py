@@ -27,6 +27,9 @@ FIELDS = (
     "sponsored",
     "is_video",
     "accessibility_caption",
+    "sponsors",
+    "mentions",
+    "disclosures",
 )
 
 
@@ -38,7 +41,7 @@ def _python_rows(root: Path) -> list[tuple]:
 
 
 def _value(row, name: str) -> object:
-    if name in ("hashtags", "usertags"):
+    if name in ("hashtags", "usertags", "sponsors", "mentions", "disclosures"):
         return tuple(row[name])
     if name == "ts":
         return row[name].astimezone(UTC)  # Spark hands back naive local times
@@ -60,6 +63,8 @@ def _spark_rows(spark, root: Path) -> tuple[list[tuple], dict[str, int]]:
 def test_defect_copy_same_rows(spark, defect_copy) -> None:
     rows, counts = _spark_rows(spark, defect_copy.root)
     assert rows == _python_rows(defect_copy.root)
+    marked = {r[FIELDS.index("post_id")]: r[FIELDS.index("disclosures")] for r in rows}
+    assert marked["202"] == ("#werbung", "bezahlte partnerschaft") and marked["301"] == ("#ad",)
     assert counts == {
         "posts_mapped": 10,
         "posts": 7,

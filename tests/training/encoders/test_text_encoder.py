@@ -55,3 +55,13 @@ def test_post_text_joins_caption_and_the_tags_it_lacks() -> None:
     assert post_text("Nice #food day", ["food", "yum"], ["bob"]) == "Nice #food day #yum @bob"
     assert post_text("  ", ["#travel"], []) == "#travel"
     assert post_text("just me") == "just me"
+
+
+def test_post_text_masks_the_disclosure_markers() -> None:
+    """Hashtags and phrases that disclose a paid post leave no trace in the encoder's text, from
+    the caption or from the tags; words that merely contain a marker stay."""
+    assert post_text("Paid partnership\nLoving @glossier #AD #makeup", ["ad", "makeup"]) == (
+        "Loving @glossier #makeup"
+    )
+    assert post_text("Neue Farben, bezahlte Partnerschaft", ["werbung"], ["zara"]) == "Neue Farben, @zara"
+    assert post_text("#adventure time, no ads here", ["adventure"]) == "#adventure time, no ads here"

@@ -176,3 +176,78 @@ def test_the_world_rewards_attention_and_both_modalities() -> None:
     for a, b in (("family", "pet"), ("interior", "travel")):
         assert mixed[(a, "image", b)] > 0.4 * mixed[(a, "image", a)] and mixed[(a, "text", b)] == 0
     assert mixed[("other", "text", "other")] > 0 and mixed[("other", "image", "other")] > 0
+
+
+ADS = WorldKnobs(influencers=18, posts=30, seed=9, image_size=16, sponsored_share=0.6)
+
+
+def test_sponsorship_round_trip(tmp_path: Path) -> None:
+    """world.json's ad truth, the metadata the reader derives, and `scout dataset check` agree: a
+    disclosed ad carries the tag or a marker, an undisclosed one names its brand and carries
+    neither, an organic mention names its brand and is no ad."""
+    from training.dataset.check import check_dataset
+    from training.sponsorship.markers import disclosure_markers
+
+    world = generate_world(tmp_path / "ads", ADS, progress=False)
+    meta = load_world_meta(world.out)
+    assert meta == world.meta
+    seen: Counter[str | None] = Counter()
+    tagged = marked = 0
+    with open_dataset(world.out) as ds:
+        for post in ds.iter_posts():
+            truth = meta.truth(post.post_id)
+            seen[truth.ad] += 1
+            assert post.disclosures == disclosure_markers(post.caption, post.hashtags)
+            assert post.sponsored == bool(post.sponsors)
+            disclosed = post.sponsored or bool(post.disclosures)
+            assert disclosed == (truth.ad == "disclosed"), (post.caption, truth)
+            if truth.brand is not None:
+                assert truth.brand in post.mentions
+            if post.sponsored:
+                assert post.sponsors == (truth.brand,)
+            if truth.ad is not None:
+                assert truth.kind == "on_topic" and truth.styled
+            tagged += post.sponsored
+            marked += bool(post.disclosures)
+    assert seen["disclosed"] > 0 and seen["undisclosed"] > 0
+    organic = sum(t.brand is not None and t.ad is None for ts in meta.posts.values() for t in ts)
+    assert organic > 0
+    counts = check_dataset(world.out)
+    assert (counts["posts_sponsor_tag"], counts["posts_disclosure_marker"]) == (tagged, marked)
+    assert counts["world"]["ads"] == {
+        "disclosed": seen["disclosed"],
+        "undisclosed": seen["undisclosed"],
+        "organic_mentions": organic,
+    }
+
+
+def test_sponsorship_rates_follow_the_knobs() -> None:
+    """From the plan alone: the shares of paid, undisclosed and tag-disclosed posts and of organic
+    mentions are the knobs' (binomial noise allowed); markers come in several languages; unpaid
+    posts never carry a marker; the knob at 0 turns ads off."""
+    from training.sponsorship.markers import disclosure_markers
+    from training.synth.vocab import DISCLOSURE_PHRASES_OTHER, DISCLOSURE_TAGS_OTHER
+
+    knobs = WorldKnobs(influencers=90, posts=100, seed=4)
+    posts = [p for plan in plan_influencers(knobs) for p in plan_posts(knobs, plan, [])]
+    eligible = [p for p in posts if p.kind == "on_topic" and p.styled]
+    paid = [p for p in posts if p.ad is not None]
+    undisclosed = [p for p in paid if p.ad == "undisclosed"]
+    disclosed = [p for p in paid if p.ad == "disclosed"]
+    organic_pool = [p for p in posts if p.styled and p.category is not None and p.ad is None]
+    organic = [p for p in organic_pool if p.brand is not None]
+
+    def near(part: int, whole: int, share: float) -> bool:
+        return abs(part / whole - share) <= 3.5 * (share * (1 - share) / whole) ** 0.5
+
+    assert near(len(paid), len(eligible), knobs.sponsored_share)
+    assert near(len(undisclosed), len(paid), knobs.undisclosed_share)
+    assert near(sum(p.sponsor is not None for p in disclosed), len(disclosed), knobs.tag_disclosure_share)
+    assert near(len(organic), len(organic_pool), knobs.organic_mention_share)
+    foreign = {m.lower() for m in (*DISCLOSURE_TAGS_OTHER, *DISCLOSURE_PHRASES_OTHER)}
+    written = [m.lstrip("#") for p in disclosed for m in disclosure_markers(p.caption, p.hashtags)]
+    assert 0 < sum(m in foreign for m in written) < len(written)
+    assert all(not disclosure_markers(p.caption, p.hashtags) for p in posts if p.ad != "disclosed")
+    assert all(p.sponsor is None for p in posts if p.ad != "disclosed")
+    off = WorldKnobs(influencers=9, posts=40, seed=4, sponsored_share=0.0)
+    assert not any(p.ad for plan in plan_influencers(off) for p in plan_posts(off, plan, []))

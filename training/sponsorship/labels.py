@@ -1,0 +1,75 @@
+"""What the data says about each post of a post table: paid-partnership tag, disclosure marker,
+brand named (the reader's ``sponsored``, ``disclosures``, ``mentions``), row for row, cached.
+
+And what only a synthetic world knows: the truth of each post (``ad``: disclosed, undisclosed or
+none), read from ``world.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.dataset.reader import open_dataset
+from training.encoders.features import FeatureCache, PostTable, dataset_fingerprint
+from training.sponsorship.markers import DISCLOSURE_HASHTAGS, DISCLOSURE_PHRASES
+
+_MARKERS_ID = hashlib.sha256(
+    ("|".join(sorted(DISCLOSURE_HASHTAGS)) + "||" + "|".join(DISCLOSURE_PHRASES)).encode()
+).hexdigest()[:16]  # the cache key follows the marker lists
+
+AD_NONE, AD_DISCLOSED, AD_UNDISCLOSED = 0, 1, 2
+_AD_CODES = {None: AD_NONE, "disclosed": AD_DISCLOSED, "undisclosed": AD_UNDISCLOSED}
+
+
+@dataclass(frozen=True)
+class PostSponsorship:
+    """(N,) bool each, rows of the post table."""
+
+    tagged: np.ndarray  # the paid-partnership tag (a sponsor account or is_paid_partnership)
+    marked: np.ndarray  # a disclosure marker in the caption or tags
+    mentioned: np.ndarray  # names an account (tagged user or @mention)
+
+    @property
+    def disclosed(self) -> np.ndarray:
+        return self.tagged | self.marked
+
+
+def post_sponsorship(
+    roots: Sequence[str | Path], table: PostTable, cache_dir: str | None = None
+) -> PostSponsorship:
+    """Read every post of the copy once (cached by dataset and marker lists) and align to ``table``."""
+    cache = FeatureCache(cache_dir, dataset_fingerprint(roots))
+
+    def compute() -> np.ndarray:
+        flags: dict[tuple[str, str], tuple[bool, bool, bool]] = {}
+        with open_dataset(list(roots)) as ds:
+            for post in ds.iter_posts():
+                flags[(post.influencer, post.post_id)] = (
+                    post.sponsored,
+                    bool(post.disclosures),
+                    bool(post.mentions),
+                )
+        out = np.zeros((len(table), 3), dtype=np.uint8)
+        for i, key in enumerate(zip(table.influencers.tolist(), table.post_ids.tolist(), strict=True)):
+            out[i] = flags[key]
+        return out
+
+    got = cache.array(cache.key("sponsorship", {"markers": _MARKERS_ID, "rows": len(table)}), compute)
+    return PostSponsorship(tagged=got[:, 0] > 0, marked=got[:, 1] > 0, mentioned=got[:, 2] > 0)
+
+
+def world_ads(roots: Sequence[str | Path], table: PostTable) -> np.ndarray | None:
+    """(N,) int8 ad truth (AD_NONE, AD_DISCLOSED, AD_UNDISCLOSED) of a synthetic world's posts;
+    None for a copy without ``world.json`` (the public dataset knows no undisclosed ads)."""
+    from training.synth.meta import load_world_meta
+
+    for root in roots:
+        meta = load_world_meta(root)
+        if meta is not None:
+            return np.array([_AD_CODES[meta.truth(p).ad] for p in table.post_ids.tolist()], dtype=np.int8)
+    return None
