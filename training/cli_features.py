@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from training.cli_train import TextEncoderOption
+
 log = logging.getLogger(__name__)
 
 
@@ -26,10 +28,7 @@ def features(
     model: Annotated[
         Path | None, typer.Option("--model", "-m", help="Embed with this model folder's encoders.")
     ] = None,
-    text_encoder: Annotated[
-        str | None,
-        typer.Option(help="Local Hugging Face encoder folder (default: packaged all-MiniLM-L6-v2)."),
-    ] = None,
+    text_encoder: TextEncoderOption = None,
     image_backbone: Annotated[
         str,
         typer.Option(

@@ -19,6 +19,11 @@ MODALITY_CHOICES = {"multimodal": ("image", "text"), "text": ("text",), "image":
 
 
 AUTO_BACKBONE = "auto"
+# The text encoder option of every command that builds one (train, features).
+TextEncoderOption = Annotated[
+    str | None,
+    typer.Option(help="Local Hugging Face encoder folder (default: packaged all-MiniLM-L6-v2)."),
+]
 
 
 def default_image_backbone(dataset: Path) -> str:
@@ -42,10 +47,7 @@ def train(
     pooling: Annotated[
         str, typer.Option(help="attention (the profiler) or mean (the baseline).")
     ] = "attention",
-    text_encoder: Annotated[
-        str | None,
-        typer.Option(help="Local Hugging Face encoder folder (default: packaged all-MiniLM-L6-v2)."),
-    ] = None,
+    text_encoder: TextEncoderOption = None,
     image_backbone: Annotated[
         str,
         typer.Option(
