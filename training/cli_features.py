@@ -54,16 +54,17 @@ def features(
     Example: scout features /tmp/world --out /tmp/store --model /tmp/model
     """
     from streaming.cli import settings_of
-    from training.encoders.image import ImageEncoderConfig
     from training.encoders.spark_features import EncoderSource
-    from training.encoders.text import TextEncoderConfig
     from training.errors import FeatureStoreError
     from training.spark_local import local_spark
     from training.store.write import write_store
 
     if model is not None:
         source = EncoderSource(model_dir=str(model), device=device)
-    else:
+    else:  # these encoders are loaded in the driver too, for their widths
+        from training.encoders.image import ImageEncoderConfig
+        from training.encoders.text import TextEncoderConfig
+
         image = None
         if image_backbone != "none":
             image = ImageEncoderConfig(backbone=image_backbone, weights=image_weights)

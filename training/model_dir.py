@@ -44,6 +44,8 @@ from training.encoders.image import ImageEncoder, ImageEncoderConfig
 from training.encoders.text import TextEncoder, TextEncoderConfig
 from training.errors import ModelFormatError, ModelNotFoundError
 from training.interface import PostInput, PostStep, softmax_pool
+from training.model_meta import FORMAT, FORMAT_VERSION, read_model_meta
+from training.model_meta import read_json as _read_json
 from training.profiler import PostAttentiveProfiler, ProfilerConfig
 from training.sponsorship.head import (
     SPONSORSHIP_FILE,
@@ -55,8 +57,6 @@ from training.sponsorship.head import (
 
 log = logging.getLogger(__name__)
 
-FORMAT = "influencer-scout-model"
-FORMAT_VERSION = 1
 MODALITIES = ("image", "text")  # order of the feature blocks in f = [image | text]
 _VERSIONED = (
     "text_encoder.json",
@@ -189,23 +189,6 @@ def save_model(
 
 def write_metrics(folder: str | Path, metrics: dict[str, Any]) -> None:
     _write_json(Path(folder) / "metrics.json", metrics)
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ModelFormatError(f"model folder {path.parent} lacks {path.name}; write it with `scout train`")
-    return json.loads(path.read_text())
-
-
-def read_model_meta(folder: Path) -> dict[str, Any]:
-    """A model folder's model.json (version, labels, modalities, dims), checked for its format."""
-    meta = _read_json(folder / "model.json")
-    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{folder} holds format {meta.get('format')!r} v{meta.get('format_version')}, "
-            f"this code reads {FORMAT!r} v{FORMAT_VERSION}; retrain with `scout train`"
-        )
-    return meta
 
 
 class ScoutModel:

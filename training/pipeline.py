@@ -23,13 +23,13 @@ import numpy as np
 import torch
 
 from training.bags import InfluencerBags, build_bags, post_rows, split_bags
+from training.dataset.fingerprint import dataset_fingerprint
 from training.dataset.reader import open_dataset
 from training.devices import resolve_device
 from training.encoders.compact_cnn import CNNTrainConfig, CompactCNNConfig, train_compact_cnn
 from training.encoders.features import (
     FeatureCache,
     PostTable,
-    dataset_fingerprint,
     decode_table_pixels,
     image_features,
     load_post_table,

@@ -37,17 +37,6 @@ from training.errors import ImageDecodeError
 log = logging.getLogger(__name__)
 
 
-def dataset_fingerprint(roots: Sequence[str | Path]) -> str:
-    """Path, size and modification time of each root's top-level entries: changes when the copy does."""
-    digest = hashlib.sha256()
-    for root in sorted(Path(r).resolve() for r in roots):
-        entries = [root] if root.is_file() else sorted(root.iterdir())
-        for entry in entries:
-            stat = entry.stat()
-            digest.update(f"{entry}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
-
-
 def weights_fingerprint(state: dict[str, torch.Tensor]) -> str:
     digest = hashlib.sha256()
     for name in sorted(state):

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from training.encoders.image import ImageEncoderConfig
-from training.encoders.text import TextEncoderConfig
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the driver of a model folder's job never imports torch)
     from pyspark.sql import DataFrame, SparkSession
+
+    from training.encoders.image import ImageEncoderConfig
+    from training.encoders.text import TextEncoderConfig
 
 log = logging.getLogger(__name__)
 

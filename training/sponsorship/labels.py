@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from training.dataset.fingerprint import dataset_fingerprint
 from training.dataset.reader import open_dataset
-from training.encoders.features import FeatureCache, PostTable, dataset_fingerprint
+from training.encoders.features import FeatureCache, PostTable
 from training.sponsorship.markers import DISCLOSURE_HASHTAGS, DISCLOSURE_PHRASES
 
 _MARKERS_ID = hashlib.sha256(

@@ -22,7 +22,7 @@ class StoreManifest:
     """``modalities`` lists the feature blocks in column order (MODALITIES order), ``dims`` their
     widths; ``text`` and ``image`` are the encoder configs as a model folder records them."""
 
-    dataset: str  # training.encoders.features.dataset_fingerprint of the copy embedded
+    dataset: str  # training.dataset.fingerprint.dataset_fingerprint of the copy embedded
     modalities: tuple[str, ...]
     dims: dict[str, int]
     text: dict[str, Any] | None

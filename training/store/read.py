@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from training.bags import IGNORE, InfluencerBags
 from training.dataset.categories import CATEGORIES
-from training.encoders.features import dataset_fingerprint
+from training.dataset.fingerprint import dataset_fingerprint
 from training.errors import FeatureStoreError
 from training.rowfile import RowFile
 from training.store.manifest import PACKED_DIR, StoreManifest, read_manifest

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.encoders.features import dataset_fingerprint
+from training.dataset.fingerprint import dataset_fingerprint
 from training.encoders.spark_features import EncoderSource, make_predict_fn, post_frame
 from training.errors import FeatureStoreError
 from training.store.manifest import IMAGE_WEIGHTS_FILE, POSTS_DIR, StoreManifest
@@ -31,10 +31,8 @@ log = logging.getLogger(__name__)
 
 def describe_encoders(source: EncoderSource, store: Path) -> dict[str, Any]:
     """The manifest's encoder fields for ``source``; copies trained image weights into the store."""
-    from safetensors.torch import save_file
-
     if source.model_dir is not None:  # the folder says it all: no encoder is loaded in the driver
-        from training.model_dir import read_model_meta
+        from training.model_meta import read_model_meta
 
         folder = Path(source.model_dir)
         meta = read_model_meta(folder)
@@ -50,6 +48,8 @@ def describe_encoders(source: EncoderSource, store: Path) -> dict[str, Any]:
             "image_weights": weights.is_file(),
             "source_model": meta["version"],
         }
+    from safetensors.torch import save_file
+
     from training.encoders.image import ImageEncoder
     from training.encoders.text import TextEncoder
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from training.dataset.fingerprint import dataset_fingerprint
 from training.dataset.reader import open_dataset
 from training.encoders.compact_cnn import CompactCNN, CompactCNNConfig
 from training.encoders.features import (
     FeatureCache,
     PostTable,
-    dataset_fingerprint,
     decode_table_images,
     decode_table_pixels,
     image_features,
