@@ -13,8 +13,11 @@ Two flows, each step a child process (``python -I -m streaming.cli …``):
   feature store), `scout train WORLD --features STORE` and `scout evaluate … --features STORE`.
 
 A step's peak memory is the largest sum, sampled every ``SAMPLE_S``, of the resident sets of the
-child and every process under it (Spark's JVM and Python workers included); the child's own peak
-(``os.wait4``'s ru_maxrss) is reported beside it. The Spark ML baselines are left out of evaluate
+child and every process under it (Spark's JVM and Python workers included); beside it the largest
+sum of their proportional sets (PSS: a page shared by k processes, such as torch's libraries mapped
+by every Python worker, counts 1/k in each, so the sum is the tree's own memory), the PSS of each
+kind of process at that peak (``jvm``, ``spark_python`` workers, the ``scout`` command), and the
+child's own peak (``os.wait4``'s ru_maxrss). The Spark ML baselines are left out of evaluate
 (``--spark-master none``) so the figures are the profiler's path; both flows are measured alike.
 
 ``--text-encoder`` names the text encoder both flows use. On a two-core machine all-MiniLM-L6-v2
@@ -46,11 +49,17 @@ from streaming.bench.report import BenchReport, emit
 log = logging.getLogger(__name__)
 
 SAMPLE_S = 0.25
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tree_rss_bytes(root: int) -> int:
-    """The resident bytes of ``root`` and all its descendants, from /proc (0 once it is gone)."""
+def _kind(cmdline: bytes) -> str:
+    if b"java" in cmdline.split(b"\0", 1)[0]:
+        return "jvm"
+    return "spark_python" if b"pyspark.daemon" in cmdline or b"pyspark.worker" in cmdline else "scout"
+
+
+def tree_memory(root: int) -> tuple[int, int, dict[str, int]]:
+    """Resident and proportional bytes of ``root`` and all its descendants, from /proc, and the
+    proportional bytes per kind of process (zeros once it is gone)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -61,21 +70,30 @@ def tree_rss_bytes(root: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))  # fields[1]: the parent's pid
-    total, todo = 0, [root]
+    rss = pss = 0
+    kinds: dict[str, int] = {}
+    todo = [root]
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
         try:
-            with open(f"/proc/{pid}/statm", "rb") as statm:
-                total += int(statm.read().split()[1]) * _PAGE
-        except OSError:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+                sizes = dict(line.split()[:2] for line in rollup.read().splitlines()[1:])
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                kind = _kind(cmdline.read())
+        except (OSError, ValueError):
             continue
-    return total
+        rss += int(sizes.get(b"Rss:", 0)) * 1024
+        pss += int(sizes.get(b"Pss:", 0)) * 1024
+        kinds[kind] = kinds.get(kind, 0) + int(sizes.get(b"Pss:", 0)) * 1024
+    return rss, pss, kinds
 
 
 def run_step(args: list[str], log_file: Path) -> dict[str, Any]:
-    """Run one step; its seconds, the peak RSS of its process tree and of the child alone (MiB)."""
-    peak = [0]
+    """Run one step; its seconds and peak memory (MiB): of its process tree (RSS and PSS), of each
+    kind of process at the PSS peak, and of the child alone."""
+    peak = {"rss": 0, "pss": 0}
+    at_peak: dict[str, int] = {}
     with log_file.open("wb") as out:
         started = time.monotonic()
         child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
@@ -83,7 +101,12 @@ def run_step(args: list[str], log_file: Path) -> dict[str, Any]:
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], tree_rss_bytes(child.pid))
+                rss, pss, kinds = tree_memory(child.pid)
+                peak["rss"] = max(peak["rss"], rss)
+                if pss > peak["pss"]:
+                    peak["pss"] = pss
+                    at_peak.clear()
+                    at_peak.update(kinds)
                 done.wait(SAMPLE_S)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -95,7 +118,13 @@ def run_step(args: list[str], log_file: Path) -> dict[str, Any]:
     if os.waitstatus_to_exitcode(status) != 0:
         tail = log_file.read_text(errors="replace")[-1200:]
         raise typer.BadParameter(f"{' '.join(args[3:6])} failed (log {log_file}): {tail}")
-    return {"seconds": seconds, "peak_rss_mib": peak[0] / 2**20, "child_peak_rss_mib": usage.ru_maxrss / 1024}
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": peak["rss"] / 2**20,
+        "peak_pss_mib": peak["pss"] / 2**20,
+        "peak_pss_by_kind_mib": {kind: round(size / 2**20, 1) for kind, size in sorted(at_peak.items())},
+        "child_peak_rss_mib": usage.ru_maxrss / 1024,
+    }
 
 
 def one_layer_text_encoder(folder: Path) -> Path:
@@ -127,7 +156,14 @@ def _scout(python: str, *args: str) -> list[str]:
 
 
 def _flow_steps(
-    flow: str, python: str, world: Path, work: Path, encoder: Path, cnn_model: Path | None, epochs: int
+    flow: str,
+    python: str,
+    world: Path,
+    work: Path,
+    encoder: Path,
+    cnn_model: Path | None,
+    epochs: int,
+    settings: tuple[str, ...] = (),
 ) -> list[tuple[str, list[str]]]:
     model, report, common = work / "model", work / "report", ["--no-progress"]
     evaluate = ["evaluate", str(world), "--model", str(model), "--out", str(report), "--folds", "0"]
@@ -138,12 +174,13 @@ def _flow_steps(
         return [("train", _scout(python, *train)), ("evaluate", _scout(python, *evaluate))]
     if cnn_model is None:
         raise typer.BadParameter("the store flow needs --cnn-model (the encoders the store is written with)")
-    store = work / "store"
-    features = ["features", str(world), "--out", str(store), "--model", str(cnn_model), "--device", "cpu"]
+    store, overrides = work / "store", [arg for item in settings for arg in ("--set", item)]
+    features = [*overrides, "features", str(world), "--out", str(store), "--model", str(cnn_model)]
+    features += ["--device", "cpu"]
     return [
         ("features", _scout(python, *features)),
-        ("train", _scout(python, *train, "--features", str(store))),
-        ("evaluate", _scout(python, *evaluate, "--features", str(store))),
+        ("train", _scout(python, *overrides, *train, "--features", str(store))),
+        ("evaluate", _scout(python, *overrides, *evaluate, "--features", str(store))),
     ]
 
 
@@ -164,6 +201,13 @@ def command(
         ),
     ] = None,
     flows: Annotated[str, typer.Option(help="Comma-separated: in_memory, store.")] = "in_memory,store",
+    store_set: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE given as `scout --set` to the store flow's steps (repeatable), e.g. "
+            "spark.driver_memory=1g."
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Profiler epochs of each train step.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON object last.")] = False,
 ) -> None:
@@ -188,7 +232,10 @@ def command(
             place = work / f"{folder.name}-{label}-{flow}"
             shutil.rmtree(place, ignore_errors=True)
             place.mkdir(parents=True)
-            steps = _flow_steps(flow, interpreter, folder.resolve(), place, encoder, cnn_model, epochs)
+            settings = tuple(store_set or ()) if flow == "store" else ()
+            steps = _flow_steps(
+                flow, interpreter, folder.resolve(), place, encoder, cnn_model, epochs, settings
+            )
             posts = _world_posts(folder)
             for step, args in steps:
                 run = run_step(args, place / f"{step}.log")
@@ -202,13 +249,17 @@ def command(
                         "seconds": run["seconds"],
                         "posts_per_s": posts / run["seconds"],
                         "peak_rss_mib": run["peak_rss_mib"],
+                        "peak_pss_mib": run["peak_pss_mib"],
+                        "peak_pss_by_kind_mib": run["peak_pss_by_kind_mib"],
                         "child_peak_rss_mib": run["child_peak_rss_mib"],
+                        "settings": list(settings),
                     }
                 )
                 key = f"{label}_{flow}_{step}"
                 report.figures[f"{key}_seconds_s_{posts}"] = round(run["seconds"], 1)
                 report.figures[f"{key}_posts_per_s_{posts}"] = round(posts / run["seconds"], 1)
                 report.figures[f"{key}_peak_rss_mib_{posts}"] = round(run["peak_rss_mib"], 1)
+                report.figures[f"{key}_peak_pss_mib_{posts}"] = round(run["peak_pss_mib"], 1)
                 log.info("%s %s %s %s: %s", folder.name, label, flow, step, run)
     report.notes.append(f"text encoder: {encoder} (see `scout bench scale --help`)")
     emit(report, as_json)
