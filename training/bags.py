@@ -111,17 +111,25 @@ def split_bags(
         return parts
     if not len(bags):
         raise DatasetError("no influencer has both a known category and a readable post; nothing to split")
-    rng = np.random.default_rng(seed)
-    parts_l: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-    for label in np.unique(bags.labels):
-        members = rng.permutation(np.flatnonzero(bags.labels == label))
-        n_test, n_val = held_out_counts(len(members), fractions)
-        parts_l["test"].extend(members[:n_test].tolist())
-        parts_l["val"].extend(members[n_test : n_test + n_val].tolist())
-        parts_l["train"].extend(members[n_test + n_val :].tolist())
-    parts = {k: np.array(sorted(v), dtype=np.int64) for k, v in parts_l.items()}
+    parts = stratified_split(bags.labels, seed, fractions)
     log.info("seeded stratified split: %s", {k: len(v) for k, v in parts.items()})
     return parts
+
+
+def stratified_split(
+    labels: np.ndarray, seed: int = 0, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> dict[str, np.ndarray]:
+    """The seeded split of a copy without ``world.json``: labels (I,) int64 -> train / val / test
+    indices into them (sorted int64), each category shuffled and cut by ``held_out_counts``."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_test, n_val = held_out_counts(len(members), fractions)
+        parts["test"].extend(members[:n_test].tolist())
+        parts["val"].extend(members[n_test : n_test + n_val].tolist())
+        parts["train"].extend(members[n_test + n_val :].tolist())
+    return {k: np.array(sorted(v), dtype=np.int64) for k, v in parts.items()}
 
 
 def held_out_counts(members: int, fractions: tuple[float, float, float]) -> tuple[int, int]:

@@ -3,6 +3,12 @@
 scout generate /tmp/world --influencers 60 --posts 30 --seed 7
 scout train /tmp/world --out /tmp/model
 scout evaluate /tmp/world --model /tmp/model --out /tmp/report
+
+A copy too large to hold in memory: its compact CNN from a sample, then the store and the profiler.
+
+scout train /data/instagram --sample-influencers 2000 --out /data/model-cnn
+scout features /data/instagram --out /data/store --model /data/model-cnn
+scout train /data/instagram --features /data/store --out /data/model
 """
 
 from __future__ import annotations
@@ -90,18 +96,28 @@ def train(
             "read batch by batch (the image and text encoder options are then unused).",
         ),
     ] = None,
+    sample_influencers: Annotated[
+        int | None,
+        typer.Option(
+            help="Train on N influencers of the copy drawn with --seed (stratified by category, each "
+            "keeping its part of the copy's split), reading only their posts: a model folder whose "
+            "encoders can embed a copy too large to train on in memory (`scout features --model`).",
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
 ) -> None:
     """Train the multimodal post-attentive profiler and write a self-describing model folder.
 
     Example: scout train /tmp/world --out /tmp/model --epochs 30
-    (pretrained image tower: add --image-backbone mobilenet_v2)
+    (pretrained image tower: add --image-backbone mobilenet_v2;
+    a compact CNN for a large copy: scout train /data/instagram --sample-influencers 2000 --out /data/cnn)
     """
+    from training.dataset.sample import SampleConfig
     from training.encoders.compact_cnn import CNNTrainConfig
     from training.encoders.finetune import FinetuneTrainConfig
     from training.encoders.image import BACKBONES, ImageEncoderConfig, finetune_block_error
     from training.encoders.text import TextEncoderConfig
-    from training.errors import FeatureStoreError
+    from training.errors import FeatureStoreError, SampleError
     from training.pipeline import FeatureConfig
     from training.train import TrainConfig
     from training.workflow import train_model
@@ -112,6 +128,11 @@ def train(
         raise typer.BadParameter(
             "--image-finetune-blocks tunes a pretrained tower: name it "
             "(--image-backbone mobilenet_v2), not auto"
+        )
+    if sample_influencers is not None and features_store is not None:
+        raise typer.BadParameter(
+            "--sample-influencers trains in memory on a sample; --features trains on the whole copy's "
+            "store: give one of them"
         )
     if image_backbone == AUTO_BACKBONE and features_store is not None:
         image_backbone = "compact_cnn"  # unused: the store's encoders are the model's
@@ -134,6 +155,7 @@ def train(
         cache_dir=cache_dir,
         device=device,
         seed=seed,
+        sample=None if sample_influencers is None else SampleConfig(sample_influencers, seed=seed),
     )
     tuned = {key: value for key, value in (("lr", lr), ("patience", patience)) if value is not None}
     config = TrainConfig(pooling=pooling, window=window, max_epochs=epochs, seed=seed, device=device, **tuned)
@@ -141,9 +163,14 @@ def train(
         version, metrics = train_model(
             dataset, out, features, config, MODALITY_CHOICES[modalities], progress, store=features_store
         )
-    except FeatureStoreError as error:
+    except (FeatureStoreError, SampleError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
+    if (sample := metrics["dataset"]["sample"]) is not None:
+        typer.echo(
+            f"trained on a sample of {sample['influencers']} of {sample['of']} influencers "
+            f"(seed {sample['seed']}; split {sample['split']})"
+        )
     for note in metrics["dataset"]["not_held_out"]:
         typer.echo(f"not held out: {note}")
     test = metrics["test"]

@@ -41,3 +41,8 @@ class SplitError(TrainingError, ValueError):
 
 class FeatureStoreError(TrainingError):
     """A feature store is missing, of another format, incomplete, or not of the dataset given."""
+
+
+class SampleError(TrainingError, ValueError):
+    """A sample of a copy's influencers cannot be drawn as asked (fewer than two, or more than the
+    copy holds); the message says how many it has."""

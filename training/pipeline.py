@@ -2,7 +2,9 @@
 and `scout evaluate`.
 
 Stages, in order:
-  1. read every post once (cached post table), influencer labels, the held-out split;
+  1. read every post once (cached post table), influencer labels, the held-out split; with
+     ``FeatureConfig.sample``, only the posts of a seeded sample of the influencers
+     (``training.dataset.sample``), each keeping its part of the copy's split;
   2. text features with the text encoder (cached);
   3. image encoder: the given pretrained backbone, or the compact CNN trained on the training
      influencers' post images (cached by dataset, config and split), or the pretrained backbone
@@ -25,6 +27,7 @@ import torch
 from training.bags import InfluencerBags, build_bags, post_rows, split_bags
 from training.dataset.fingerprint import dataset_fingerprint
 from training.dataset.reader import open_dataset
+from training.dataset.sample import InfluencerSample, SampleConfig, draw_sample
 from training.devices import resolve_device
 from training.encoders.compact_cnn import CNNTrainConfig, CompactCNNConfig, train_compact_cnn
 from training.encoders.features import (
@@ -58,6 +61,7 @@ class FeatureConfig:
     cache_dir: str | None = "build/cache/features"
     device: str = "auto"
     seed: int = 0  # the split of a copy without world.json
+    sample: SampleConfig | None = None  # read only a seeded sample of the influencers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +77,7 @@ class FeatureConfig:
             cache_dir=data.get("cache_dir"),
             device=data.get("device", "auto"),
             seed=data.get("seed", 0),
+            sample=SampleConfig(**data["sample"]) if data.get("sample") else None,
         )
 
 
@@ -92,6 +97,7 @@ class Prepared:
     image_state: dict[str, torch.Tensor] = field(default_factory=dict)
     cnn_losses: list[float] = field(default_factory=list)
     store: FeatureStore | None = None
+    sample: InfluencerSample | None = None  # the influencers read, when not the whole copy
 
     def features(self, modalities: Sequence[str]) -> np.ndarray | StoredFeatures:
         """(N, F) with the blocks in MODALITIES order."""
@@ -125,21 +131,33 @@ def _topics(roots: list[Path]) -> dict[str, str | None]:
     return {}
 
 
+def _cache(config: FeatureConfig, roots: list[Path], sample: InfluencerSample | None) -> FeatureCache:
+    """The feature cache of the copy, or of a sample of it (its own post table, features, CNN)."""
+    key = dataset_fingerprint(roots)
+    return FeatureCache(config.cache_dir, key if sample is None else f"{key}-sample-{sample.key}")
+
+
 def prepare(
     dataset: DatasetPath,
     config: FeatureConfig = FeatureConfig(),
     image_state: dict[str, torch.Tensor] | None = None,
     progress: bool = True,
 ) -> Prepared:
-    """Stages 1-3 above. ``image_state`` (e.g. a model folder's compact CNN) skips CNN training."""
+    """Stages 1-3 above. ``image_state`` (e.g. a model folder's compact CNN) skips CNN training.
+    With ``config.sample`` every stage sees only the sampled influencers, as if the copy held
+    no others: memory and time follow the sample, not the copy."""
     roots = _roots(dataset)
     device = resolve_device(config.device)
-    cache = FeatureCache(config.cache_dir, dataset_fingerprint(roots))
-    with open_dataset(roots) as ds:
+    sample = None if config.sample is None else draw_sample(roots, config.sample, split_seed=config.seed)
+    cache = _cache(config, roots, sample)
+    with open_dataset(roots, influencers=None if sample is None else sample.names) as ds:
         table = load_post_table(ds, cache)
         labels = {r.username: r.category for r in ds.influencers()}
         bags = build_bags(table, labels, _topics(roots))
-        split = split_bags(bags, roots, seed=config.seed)
+        if sample is None:
+            split = split_bags(bags, roots, seed=config.seed)
+        else:  # the copy's split, not one of the sample's own (training.dataset.sample says why)
+            split = sample.split_of(bags.names)
         text_enc = TextEncoder(config.text, device=device)
         blocks = {"text": text_features(table, text_enc, cache)}
         del text_enc
@@ -173,6 +191,7 @@ def prepare(
         image=image_enc.config,  # with the weights file's sha256 when it read one
         image_state=image_enc.state_dict(),
         cnn_losses=cnn_losses,
+        sample=sample,
     )
 
 
@@ -220,9 +239,10 @@ def for_splits(
             yield replace(prep, split=split)
         return
     device = resolve_device(config.device)
-    cache = FeatureCache(config.cache_dir, dataset_fingerprint(prep.roots))
+    cache = _cache(config, prep.roots, prep.sample)
+    names = None if prep.sample is None else prep.sample.names
     with (
-        open_dataset(prep.roots) as ds,
+        open_dataset(prep.roots, influencers=names) as ds,
         decode_table_pixels(prep.table, ds, config.cnn.image_size, cache) as decoded,
     ):
         for split in splits:

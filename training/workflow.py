@@ -39,6 +39,8 @@ def _dataset_info(prep: Prepared) -> dict[str, Any]:
         "split_source": "world.json" if world is not None else "seeded stratified split",
         "world_knobs": world.knobs.to_dict() if world is not None else None,
         "not_held_out": split_notes(prep.bags, prep.split),
+        # a model of a sample is not one of the copy: how many, of how many, drawn with which seed
+        "sample": prep.sample.to_dict() if prep.sample is not None else None,
     }
 
 

@@ -8,13 +8,17 @@
 The copy may be a folder, a zip of the folder, or a folder whose ``info/`` is left zipped in parts
 (several paths may be given; they are read as one copy). Every defect is counted in ``ds.report``
 and warned about once per kind; a post without readable metadata is never yielded, but always counted.
+
+``open_dataset(path, influencers=names)`` reads the copy as if it held only those influencers: the
+lists and the post iteration leave the others out, so their posts are never read (the index and
+``ds.report`` still cover the whole copy: they are built from file names and the mapping alone).
 """
 
 from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -36,10 +40,12 @@ PathLike = str | Path
 
 class InstagramDataset:
     """One dataset copy, indexed on open (compactly: memory grows with influencers and files, a few
-    bytes a file); posts are resolved and parsed lazily, one influencer at a time."""
+    bytes a file); posts are resolved and parsed lazily, one influencer at a time. With
+    ``influencers``, only those are listed and read (see the module's docstring)."""
 
-    def __init__(self, files: DatasetFiles) -> None:
+    def __init__(self, files: DatasetFiles, influencers: Collection[str] | None = None) -> None:
         self.files = files
+        self._only = None if influencers is None else frozenset(influencers)
         self.report = DatasetReport(
             archives=[str(p) for p in files.archives], duplicate_members=files.duplicate_members
         )
@@ -143,17 +149,28 @@ class InstagramDataset:
 
     def influencers(self) -> list[InfluencerRecord]:
         """influencers.txt in file order, labels canonical (rows with unknown labels are counted)."""
-        return list(self._influencers)
+        return [r for r in self._influencers if self._kept(r.username)]
 
     def usernames(self) -> list[str]:
         """Every influencer with posts: those of influencers.txt first, in file order, then the rest."""
         listed = [r.username for r in self._influencers if r.username in self._mapping]
-        return listed + [name for name in self._mapping.influencers if name not in self._labels]
+        names = listed + [name for name in self._mapping.influencers if name not in self._labels]
+        return [name for name in names if self._kept(name)]
 
     def iter_posts(self, usernames: Iterable[str] | None = None) -> Iterator[PostRecord]:
         """Posts grouped by influencer (in ``usernames`` order, default ``self.usernames()``), each
-        influencer's posts in time order (ties by post id)."""
+        influencer's posts in time order (ties by post id). Influencers left out by the copy's
+        ``influencers`` filter are skipped, unread."""
         names = self.usernames() if usernames is None else list(usernames)
+        outside = [name for name in names if not self._kept(name)]
+        if outside:
+            log.warning(
+                "%d requested influencers are outside the influencers this copy was opened with "
+                "(e.g. %s); they are not read",
+                len(outside),
+                ", ".join(outside[:3]),
+            )
+            names = [name for name in names if self._kept(name)]
         unknown = [name for name in names if name not in self._mapping]
         if unknown:
             log.warning(
@@ -169,6 +186,9 @@ class InstagramDataset:
 
     def posts_of(self, username: str) -> list[PostRecord]:
         return list(self.iter_posts([username]))
+
+    def _kept(self, username: str) -> bool:
+        return self._only is None or username in self._only
 
     def read_image(self, path: PathLike) -> bytes:
         """The bytes of an image a PostRecord names, from disk or straight from its archive."""
@@ -243,13 +263,16 @@ def _absent(names: list[str], index: NameIndex) -> list[str]:
     return [name for name, ok in zip(names, index.contains(hashes), strict=True) if not ok]
 
 
-def open_dataset(path: PathLike | Sequence[PathLike]) -> InstagramDataset:
+def open_dataset(
+    path: PathLike | Sequence[PathLike], influencers: Collection[str] | None = None
+) -> InstagramDataset:
     """Open a dataset folder, a zip of it, or several paths read as one copy (e.g. a folder plus
-    the zipped ``info`` parts kept elsewhere). Raises DatasetError if the layout files are absent."""
+    the zipped ``info`` parts kept elsewhere). Raises DatasetError if the layout files are absent.
+    ``influencers``: read only these (e.g. a sample, ``training.dataset.sample``)."""
     roots = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
     if not roots:
         raise DatasetError("open_dataset needs at least one folder or archive")
     for root in roots:
         if not root.exists():
             raise DatasetError(f"{root} does not exist")
-    return InstagramDataset(DatasetFiles(roots))
+    return InstagramDataset(DatasetFiles(roots), influencers)

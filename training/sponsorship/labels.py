@@ -43,13 +43,15 @@ class PostSponsorship:
 def post_sponsorship(
     roots: Sequence[str | Path], table: PostTable, cache_dir: str | None = None
 ) -> PostSponsorship:
-    """Read every post of the copy once (cached by dataset and marker lists) and align to ``table``."""
+    """Read the posts of ``table``'s influencers once (cached by dataset, table and marker lists)
+    and align to ``table`` (a table of a sample reads only the sample's posts)."""
     cache = FeatureCache(cache_dir, dataset_fingerprint(roots))
+    names = list(dict.fromkeys(table.influencers.tolist()))
 
     def compute() -> np.ndarray:
         flags: dict[tuple[str, str], tuple[bool, bool, bool]] = {}
         with open_dataset(list(roots)) as ds:
-            for post in ds.iter_posts():
+            for post in ds.iter_posts(names):
                 flags[(post.influencer, post.post_id)] = (
                     post.sponsored,
                     bool(post.disclosures),
@@ -60,7 +62,8 @@ def post_sponsorship(
             out[i] = flags[key]
         return out
 
-    got = cache.array(cache.key("sponsorship", {"markers": _MARKERS_ID, "rows": len(table)}), compute)
+    rows = hashlib.sha256("\n".join(table.post_ids.tolist()).encode()).hexdigest()[:16]
+    got = cache.array(cache.key("sponsorship", {"markers": _MARKERS_ID, "rows": rows}), compute)
     return PostSponsorship(tagged=got[:, 0] > 0, marked=got[:, 1] > 0, mentioned=got[:, 2] > 0)
 
 
