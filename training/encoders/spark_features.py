@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # (the driver of a model folder's job never imports torch)
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from training.encoders.image import ImageEncoderConfig
     from training.encoders.text import TextEncoderConfig
@@ -118,11 +118,16 @@ def _texts(caption: pd.Series, hashtags: pd.Series, usertags: pd.Series) -> pd.S
 
 
 def post_frame(spark: SparkSession, dataset: str | Path) -> DataFrame:
-    """post_id, influencer, ts, text (as post_text builds it), image (first image path or '')."""
+    """post_id, influencer, ts, text (as post_text builds it), image (first image path or ''), and
+    the sponsorship flags of training.sponsorship.labels: tagged (the reader's ``sponsored``),
+    marked (its ``disclosures`` not empty), mentioned (its ``mentions`` not empty)."""
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     from training.dataset.spark_reader import read_dataset_spark
+
+    def some(name: str) -> Column:
+        return F.coalesce(F.size(name) > 0, F.lit(False))
 
     text_of = pandas_udf(_texts, "string")  # type: ignore[call-overload]
     posts = read_dataset_spark(spark, dataset).posts
@@ -132,4 +137,7 @@ def post_frame(spark: SparkSession, dataset: str | Path) -> DataFrame:
         "ts",
         text_of("caption", "hashtags", "usertags").alias("text"),
         F.coalesce(F.element_at("image_paths", 1), F.lit("")).alias("image"),
+        F.coalesce(F.col("sponsored"), F.lit(False)).alias("tagged"),
+        some("disclosures").alias("marked"),
+        some("mentions").alias("mentioned"),
     )

@@ -7,13 +7,15 @@ in the Python workers through ``predict_batch_udf``, on CUDA where a worker has 
     STORE/store.json                    the manifest (training.store.manifest): encoders, dims,
                                         dataset fingerprint, counts
     STORE/image_encoder.safetensors     the image tower's trained weights, when it has any
-    STORE/posts/bucket=K/part-*.parquet post_id, influencer, ts (Unix s), features (F floats):
+    STORE/posts/bucket=K/part-*.parquet post_id, influencer, ts (Unix s), tagged, marked,
+                                        mentioned (the sponsorship flags), features (F floats):
                                         influencers hashed into buckets, each bucket's rows sorted
                                         by influencer, then time, then post id
     STORE/packed/features.{json,rows}   the same features as one RowFile (training.rowfile), bucket
                                         after bucket, each influencer's posts in one run
     STORE/packed/influencers.parquet    influencer, start, end: each influencer's run of rows
-    STORE/packed/posts.parquet          post_id, influencer, ts of every packed row
+    STORE/packed/posts.parquet          post_id, influencer, ts, tagged, marked, mentioned of
+                                        every packed row
 
 The Parquet files are the store a cluster reads (Spark ML baselines, other jobs); the packed copy is
 what training reads: ``scout train --features STORE`` and ``scout evaluate --features STORE`` take

@@ -10,7 +10,7 @@ from typing import Any
 from training.errors import FeatureStoreError
 
 FORMAT = "influencer-scout-feature-store"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added each post's sponsorship flags to packed/posts.parquet
 MANIFEST_FILE = "store.json"
 IMAGE_WEIGHTS_FILE = "image_encoder.safetensors"
 POSTS_DIR = "posts"  # the Parquet the Spark job writes, partitioned by bucket

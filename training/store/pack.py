@@ -18,7 +18,14 @@ log = logging.getLogger(__name__)
 FEATURES = "features"
 INFLUENCERS_FILE = "influencers.parquet"
 POSTS_FILE = "posts.parquet"
-_POST_SCHEMA = pa.schema([("post_id", pa.string()), ("influencer", pa.string()), ("ts", pa.int64())])
+# Each post's sponsorship flags, as training.sponsorship.labels.PostSponsorship names them: the
+# paid-partnership tag, a disclosure marker, an account named (the Spark job derives them from the
+# reader's sponsored, disclosures and mentions, training.encoders.spark_features.post_frame).
+FLAGS = ("tagged", "marked", "mentioned")
+_POST_SCHEMA = pa.schema(
+    [("post_id", pa.string()), ("influencer", pa.string()), ("ts", pa.int64())]
+    + [(flag, pa.bool_()) for flag in FLAGS]
+)
 
 
 def _features(column: pa.ChunkedArray | pa.Array, width: int) -> np.ndarray:
@@ -43,7 +50,7 @@ def pack_store(store: Path, buckets: int, width: int, batch_rows: int = 8192) ->
         for bucket in range(buckets):
             for part in sorted((store / POSTS_DIR / f"bucket={bucket}").glob("*.parquet")):
                 parquet = pq.ParquetFile(part)
-                columns = ["post_id", "influencer", "ts", "features"]
+                columns = [*_POST_SCHEMA.names, "features"]
                 for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
                     who = batch.column("influencer").to_pylist()
                     for i, name in enumerate(who):
@@ -57,10 +64,7 @@ def pack_store(store: Path, buckets: int, width: int, batch_rows: int = 8192) ->
                             starts.append(row + i)
                     rows.append(_features(batch.column("features"), width))
                     posts_out.write_batch(
-                        pa.record_batch(
-                            [batch.column("post_id"), batch.column("influencer"), batch.column("ts")],
-                            schema=_POST_SCHEMA,
-                        )
+                        pa.record_batch([batch.column(c) for c in _POST_SCHEMA.names], schema=_POST_SCHEMA)
                     )
                     row += len(who)
     posts_out.close()

@@ -3,6 +3,7 @@
     store = open_store("build/store", dataset_roots)
     x = store.features(("image", "text"))      # StoredFeatures, (N, F), nothing read yet
     bags = store.bags(labels, order, topics)   # InfluencerBags over the packed rows
+    flags = store.sponsorship()                # each row's paid-partnership tag, marker, mention
     x[bags.starts[0] : bags.ends[0]]           # one influencer's posts, one read
 
 ``StoredFeatures`` answers the two ways training code indexes a feature array, a slice of rows and
@@ -12,9 +13,10 @@ an array of row numbers, with reads of just those rows; its memory is what it re
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -25,7 +27,10 @@ from training.dataset.fingerprint import dataset_fingerprint
 from training.errors import FeatureStoreError
 from training.rowfile import RowFile
 from training.store.manifest import PACKED_DIR, StoreManifest, read_manifest
-from training.store.pack import FEATURES, INFLUENCERS_FILE, POSTS_FILE
+from training.store.pack import FEATURES, FLAGS, INFLUENCERS_FILE, POSTS_FILE
+
+if TYPE_CHECKING:
+    from training.sponsorship.labels import PostSponsorship
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +97,31 @@ class FeatureStore:
         if not topics:
             return out
         row = 0
-        for batch in pq.ParquetFile(self.path / PACKED_DIR / POSTS_FILE).iter_batches(columns=["post_id"]):
-            ids = batch.column(0).to_pylist()
+        for ids in self.post_id_batches():
             out[row : row + len(ids)] = [index.get(topics.get(pid) or "", IGNORE) for pid in ids]
             row += len(ids)
         return out
+
+    def post_id_batches(self) -> Iterator[list[str]]:
+        """Every packed row's post id, in row order, one record batch at a time."""
+        for batch in pq.ParquetFile(self.path / PACKED_DIR / POSTS_FILE).iter_batches(columns=["post_id"]):
+            yield batch.column(0).to_pylist()
+
+    def sponsorship(self) -> PostSponsorship:
+        """Each packed row's sponsorship flags ((N,) bool each), as the Spark job wrote them."""
+        from training.sponsorship.labels import PostSponsorship
+
+        flags = {flag: np.zeros(len(self.rows), dtype=bool) for flag in FLAGS}
+        row = 0
+        for batch in pq.ParquetFile(self.path / PACKED_DIR / POSTS_FILE).iter_batches(columns=list(FLAGS)):
+            for flag in FLAGS:
+                flags[flag][row : row + batch.num_rows] = batch.column(flag).to_numpy(zero_copy_only=False)
+            row += batch.num_rows
+        if row != len(self.rows):
+            raise FeatureStoreError(
+                f"{self.path}: {POSTS_FILE} holds {row} posts, its features {len(self.rows)}; write it again"
+            )
+        return PostSponsorship(**flags)
 
     def post_ids(self, rows: np.ndarray) -> list[str]:
         """The post ids of the given packed rows (reads the id column, keeps only those asked)."""

@@ -21,7 +21,7 @@ from training.dataset.fingerprint import dataset_fingerprint
 from training.encoders.spark_features import EncoderSource, make_predict_fn, post_frame
 from training.errors import FeatureStoreError
 from training.store.manifest import IMAGE_WEIGHTS_FILE, POSTS_DIR, StoreManifest
-from training.store.pack import pack_store
+from training.store.pack import FLAGS, pack_store
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -110,6 +110,7 @@ def write_store(
             "influencer",
             "post_id",
             "ts",
+            *FLAGS,
             embed("text", "image").alias("features"),
         )
         # sorted last, so the writer (which needs rows grouped by bucket) keeps this order

@@ -1,14 +1,20 @@
 """Stored features answer the two ways training indexes a feature array, with reads of those rows,
-and their standardisation statistics equal the in-memory ones (no Spark: a row file written here)."""
+and their standardisation statistics equal the in-memory ones (no Spark: a row file written here).
+A store of an older format is refused by name."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 import torch
 
 from training.bags import InfluencerBags, gather_rows, make_batch
+from training.errors import FeatureStoreError
 from training.rowfile import RowFile
-from training.store.read import StoredFeatures
+from training.store.manifest import FORMAT_VERSION, MANIFEST_FILE, StoreManifest, read_manifest
+from training.store.read import StoredFeatures, open_store
 from training.train import _feature_stats
 
 
@@ -55,3 +61,20 @@ def test_feature_statistics_from_the_store_equal_the_in_memory_ones(tmp_path) ->
     stored_mean, stored_std = _feature_stats(stored, rows, chunk=333)  # several chunks merged
     torch.testing.assert_close(stored_mean, memory_mean, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(stored_std, memory_std, rtol=1e-4, atol=1e-5)
+
+
+def test_a_store_of_the_previous_format_is_refused(tmp_path) -> None:
+    """Format 1 had no sponsorship flags in posts.parquet: such a store must be written again."""
+    manifest = StoreManifest(
+        dataset="d", modalities=("text",), dims={"text": 4}, text=None, image=None, image_weights=False,
+        source_model=None, buckets=1, posts=0, influencers=0,
+    )  # fmt: skip
+    manifest.write(tmp_path)
+    assert read_manifest(tmp_path) == manifest
+    path = tmp_path / MANIFEST_FILE
+    old = {**json.loads(path.read_text()), "format_version": FORMAT_VERSION - 1}
+    path.write_text(json.dumps(old))
+    with pytest.raises(
+        FeatureStoreError, match=f"v{FORMAT_VERSION - 1}, this code reads .* v{FORMAT_VERSION}"
+    ):
+        open_store(tmp_path)

@@ -1,5 +1,6 @@
 """The Spark job's feature store: the same vectors as the model's own encode, post by post, each
-influencer's posts in one run in time order, and a manifest that says what made them."""
+influencer's posts in one run in time order, the same sponsorship flags as the in-memory path's,
+and a manifest that says what made them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from training.encoders.text import post_text
 from training.errors import FeatureStoreError
 from training.interface import PostInput
 from training.model_dir import load_model
+from training.pipeline import Prepared
+from training.sponsorship.labels import post_sponsorship
 from training.store.manifest import POSTS_DIR
 from training.store.read import open_store
 
@@ -47,6 +50,26 @@ def test_store_features_match_local_encoding(tiny_store, tiny_world: Path, tiny_
         ids = store.post_ids(np.arange(start, end))
         assert ids == [p.post_id for p in posts[name]]  # one run, time order (ties by post id)
         np.testing.assert_allclose(features[start:end], model.encode(inputs[name]), rtol=1e-4, atol=1e-5)
+
+
+def test_store_flags_equal_the_in_memory_ones(
+    tiny_store, tiny_world: Path, tiny_prepared: Prepared, feature_cache: Path
+) -> None:
+    """Every post's paid-partnership tag, disclosure marker and account named, as the Spark job
+    wrote them, equal what post_sponsorship reads from the copy for the post table."""
+    path, manifest = tiny_store
+    store = open_store(path, [tiny_world])
+    table = tiny_prepared.table
+    memory = post_sponsorship([tiny_world], table, str(feature_cache))
+    stored = store.sponsorship()
+    ids = [pid for batch in store.post_id_batches() for pid in batch]
+    assert len(ids) == len(stored.tagged) == manifest.posts == len(table)
+    row_of = {pid: i for i, pid in enumerate(table.post_ids.tolist())}
+    rows = np.array([row_of[pid] for pid in ids])
+    for flag in ("tagged", "marked", "mentioned"):
+        np.testing.assert_array_equal(getattr(stored, flag), getattr(memory, flag)[rows], err_msg=flag)
+        assert getattr(stored, flag).any(), f"the tiny world has no post {flag}: the test shows nothing"
+    np.testing.assert_array_equal(stored.disclosed, memory.disclosed[rows])
 
 
 def test_parquet_is_partitioned_by_influencer_bucket(tiny_store) -> None:
