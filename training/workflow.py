@@ -62,8 +62,9 @@ def train_model(
     too small to hold anyone out (``metrics["dataset"]["not_held_out"]`` says what is missing).
     With ``store`` (a feature store of ``dataset``, `scout features`), the features and the encoders
     are the store's and are read batch by batch; ``features``' encoder settings are then unused.
-    The sponsored-post head trains beside the profiler on the same features (none when the
-    training posts disclose too few paid posts; ``metrics["sponsorship"]`` is then None)."""
+    The sponsored-post head trains beside the profiler on the same features, from a store too (its
+    labels are then the store's flags; none when the training posts disclose too few paid posts:
+    ``metrics["sponsorship"]`` is then None)."""
     features = features or FeatureConfig()
     train = train or TrainConfig()
     sponsorship = sponsorship or SponsorTrainConfig(seed=train.seed, device=train.device)
@@ -81,11 +82,7 @@ def train_model(
     val = predict_prefixes(fit.profiler, x, prep.bags, prep.split["val"], device=train.device)
     calibration = calibrate(val, prep.bags)
     held = held_out_metrics(fit.profiler, x, prep.bags, prep.split["test"], calibration, train.device)
-    sponsored = None
-    if prep.table is not None:
-        sponsored = train_beside_profiler(prep, x, features.cache_dir, sponsorship)
-    else:  # the head's labels come from the post table, which a store run does not hold
-        log.warning("training from a feature store: the sponsored-post head is not trained")
+    sponsored = train_beside_profiler(prep, x, features.cache_dir, sponsorship)  # (a store: its flags)
     metrics = {
         "test": held[0] if held else None,
         "dataset": info,
@@ -177,9 +174,7 @@ def evaluate_model(
     held_metrics, by_prefix = held
     from training.sponsorship.evaluate import evaluate_sponsorship
 
-    sponsorship = None  # (needs the post table, which a store run does not hold)
-    if prep.table is not None:
-        sponsorship = evaluate_sponsorship(prep, model.sponsorship, x, features.cache_dir, features.seed)
+    sponsorship = evaluate_sponsorship(prep, model.sponsorship, x, features.cache_dir, features.seed)
     spark = None
     if spark_master:
         from training.spark_local import local_spark

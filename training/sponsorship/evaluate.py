@@ -6,7 +6,8 @@ positives are the undisclosed ads among them. Every method scores each candidate
 
     head           the sponsored-post head, P(paid | f, not disclosed) (training.sponsorship.head)
     text_lr        a logistic regression on the masked text features alone, trained on the same
-                   labels (disclosed vs the rest, training influencers) and turned into the same
+                   labels (disclosed vs the rest, training influencers; a seeded sample of
+                   LR_MAX_POSTS of their posts when they have more) and turned into the same
                    probability with its own label frequency (validation influencers)
     has_disclosure the rule "has #ad": a disclosure marker or the tag (on these candidates it
                    never fires, by definition: what it cannot find is the point)
@@ -31,7 +32,8 @@ import numpy as np
 from training.bags import post_rows
 from training.intervals import CONFIDENCE, percentile_interval
 from training.sponsorship.head import SponsoredHead, undisclosed_from_disclosed
-from training.sponsorship.labels import AD_NONE, AD_UNDISCLOSED, post_sponsorship, world_ads
+from training.sponsorship.labels import AD_NONE, AD_UNDISCLOSED, prepared_ads, prepared_sponsorship
+from training.sponsorship.rows import PostRows, over_rows
 
 if TYPE_CHECKING:
     from training.pipeline import Prepared
@@ -46,6 +48,7 @@ METHOD_NAMES = {
 }
 BASELINES = ("text_lr", "has_disclosure", "names_brand")
 _CHUNK = 50  # bootstrap resamples per vectorised block
+LR_MAX_POSTS = 100_000  # training posts the text baseline is fitted on at most (x 384 floats: ~150 MB)
 
 
 def _tie_ends(sorted_scores: np.ndarray) -> np.ndarray:
@@ -101,16 +104,31 @@ class TextLogisticRegression:
 
 
 def fit_text_lr(
-    text: np.ndarray, disclosed: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray, seed: int
+    text: PostRows,
+    disclosed: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    seed: int,
+    max_posts: int = LR_MAX_POSTS,
 ) -> TextLogisticRegression:
+    """Fitted on every training post, or on a seeded sample of ``max_posts`` of them when there are
+    more (scikit-learn's solver holds its training matrix in memory)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    rows = train_rows
+    if len(rows) > max_posts:
+        rows = np.sort(np.random.default_rng(seed).choice(train_rows, size=max_posts, replace=False))
+        log.info(
+            "text LR baseline: fitted on %d of the %d training posts (a seeded sample)",
+            max_posts,
+            len(train_rows),
+        )
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    model.fit(text[train_rows], disclosed[train_rows])
+    model.fit(np.asarray(text[rows], dtype=np.float32), disclosed[rows])
     held = val_rows if len(val_rows) and disclosed[val_rows].any() else train_rows
-    c = float(model.predict_proba(text[held[disclosed[held]]])[:, 1].mean())
+    c = float(over_rows(lambda t: model.predict_proba(t)[:, 1], text, held[disclosed[held]]).mean())
     return TextLogisticRegression(model, min(max(c, 1e-6), 1.0))
 
 
@@ -174,43 +192,47 @@ def evaluate_sponsorship(
     threshold: float = 0.5,
 ) -> dict[str, Any] | None:
     """The report's sponsorship section, or None (logged) when the model has no head or the copy no
-    ad truth. ``features`` (N, F): the head's input for every row of ``prep.table``."""
-    ads = world_ads(prep.roots, prep.table)
-    if head is None or ads is None:
-        log.info(
-            "no sponsorship evaluation: %s", "the model has no head" if head is None else "no world.json"
-        )
+    ad truth. ``features`` (N, F): the head's input for every row of ``prep.table`` or of its
+    feature store (then the store's flags are the labels, and the held-out posts' features are
+    read from it a chunk at a time)."""
+    if head is None:
+        log.info("no sponsorship evaluation: the model has no head")
         return None
-    labels = post_sponsorship(prep.roots, prep.table, cache_dir)
+    ads = prepared_ads(prep)
+    if ads is None:
+        log.info("no sponsorship evaluation: no world.json")
+        return None
+    labels = prepared_sponsorship(prep, cache_dir)
     disclosed, bags = labels.disclosed, prep.bags
     test = post_rows(bags, prep.split["test"])
     if not len(test):
         return None
-    owner = np.repeat(np.arange(len(bags)), bags.counts())  # (N,) bag of each table row
-    text = prep.blocks["text"]
+    owner = np.repeat(prep.split["test"], bags.counts()[prep.split["test"]])  # (len(test),) bag of each
+    text = prep.blocks["text"] if prep.store is None else prep.store.features(("text",))
     lr = fit_text_lr(
         text, disclosed, post_rows(bags, prep.split["train"]), post_rows(bags, prep.split["val"]), seed
     )
-    candidates = test[~disclosed[test]]
+    undisclosed_at = ~disclosed[test]  # (len(test),) the candidates among the test posts
+    candidates = test[undisclosed_at]
     undisclosed: dict[str, np.ndarray] = {
-        "head": head.undisclosed_probability(features[candidates]),
-        "text_lr": lr.undisclosed_probability(text[candidates]),
+        "head": over_rows(head.undisclosed_probability, features, candidates),
+        "text_lr": over_rows(lr.undisclosed_probability, text, candidates),
         "has_disclosure": disclosed[candidates].astype(np.float64),
         "names_brand": labels.mentioned[candidates].astype(np.float64),
     }
     paid: dict[str, np.ndarray] = {
-        "head": head.probability(features[test]),
-        "text_lr": lr.probability(text[test]),
+        "head": over_rows(head.probability, features, test),
+        "text_lr": over_rows(lr.probability, text, test),
         "has_disclosure": disclosed[test].astype(np.float64),
         "names_brand": labels.mentioned[test].astype(np.float64),
     }
     views = {}
-    for name, rows, scores, positives in (
-        ("undisclosed", candidates, undisclosed, ads[candidates] == AD_UNDISCLOSED),
-        ("paid", test, paid, ads[test] != AD_NONE),
+    for name, groups, scores, positives in (
+        ("undisclosed", owner[undisclosed_at], undisclosed, ads[candidates] == AD_UNDISCLOSED),
+        ("paid", owner, paid, ads[test] != AD_NONE),
     ):
         flags = {m: v >= threshold for m, v in scores.items()}
-        views[name] = _view(scores, flags, positives, owner[rows], resamples, seed)
+        views[name] = _view(scores, flags, positives, groups, resamples, seed)
     result = {
         "threshold": threshold,
         "resamples": resamples,

@@ -1,5 +1,7 @@
 """What the data says about each post of a post table: paid-partnership tag, disclosure marker,
-brand named (the reader's ``sponsored``, ``disclosures``, ``mentions``), row for row, cached.
+brand named (the reader's ``sponsored``, ``disclosures``, ``mentions``), row for row, cached. A
+feature store carries the same three flags per post, written by its Spark job from the Spark
+reader's same fields (``training.store.read.FeatureStore.sponsorship``).
 
 And what only a synthetic world knows: the truth of each post (``ad``: disclosed, undisclosed or
 none), read from ``world.json``.
@@ -8,9 +10,11 @@ none), read from ``world.json``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +22,9 @@ from training.dataset.fingerprint import dataset_fingerprint
 from training.dataset.reader import open_dataset
 from training.encoders.features import FeatureCache, PostTable
 from training.sponsorship.markers import DISCLOSURE_HASHTAGS, DISCLOSURE_PHRASES
+
+if TYPE_CHECKING:
+    from training.pipeline import Prepared
 
 _MARKERS_ID = hashlib.sha256(
     ("|".join(sorted(DISCLOSURE_HASHTAGS)) + "||" + "|".join(DISCLOSURE_PHRASES)).encode()
@@ -67,13 +74,32 @@ def post_sponsorship(
     return PostSponsorship(tagged=got[:, 0] > 0, marked=got[:, 1] > 0, mentioned=got[:, 2] > 0)
 
 
-def world_ads(roots: Sequence[str | Path], table: PostTable) -> np.ndarray | None:
-    """(N,) int8 ad truth (AD_NONE, AD_DISCLOSED, AD_UNDISCLOSED) of a synthetic world's posts;
-    None for a copy without ``world.json`` (the public dataset knows no undisclosed ads)."""
+def world_ads(roots: Sequence[str | Path], post_ids: Iterable[str]) -> np.ndarray | None:
+    """(N,) int8 ad truth (AD_NONE, AD_DISCLOSED, AD_UNDISCLOSED) of a synthetic world's posts, in
+    the order of ``post_ids``; None for a copy without ``world.json`` (the public dataset knows no
+    undisclosed ads)."""
     from training.synth.meta import load_world_meta
 
     for root in roots:
         meta = load_world_meta(root)
         if meta is not None:
-            return np.array([_AD_CODES[meta.truth(p).ad] for p in table.post_ids.tolist()], dtype=np.int8)
+            return np.fromiter((_AD_CODES[meta.truth(p).ad] for p in post_ids), dtype=np.int8)
     return None
+
+
+def prepared_sponsorship(prep: Prepared, cache_dir: str | None = None) -> PostSponsorship:
+    """The flags of every row of ``prep``'s features: a feature store's own columns (the Spark job
+    wrote them), or ``post_sponsorship`` over the post table."""
+    if prep.store is not None:
+        return prep.store.sponsorship()
+    assert prep.table is not None, "a Prepared holds a post table or a feature store"
+    return post_sponsorship(prep.roots, prep.table, cache_dir)
+
+
+def prepared_ads(prep: Prepared) -> np.ndarray | None:
+    """``world_ads`` for every row of ``prep``'s features (a store's post ids are read a batch at a
+    time; the ad truth holds one byte per post)."""
+    if prep.store is not None:
+        return world_ads(prep.roots, chain.from_iterable(prep.store.post_id_batches()))
+    assert prep.table is not None, "a Prepared holds a post table or a feature store"
+    return world_ads(prep.roots, prep.table.post_ids.tolist())

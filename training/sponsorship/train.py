@@ -5,6 +5,10 @@ or a marker) are the positives, every other post is unlabelled and trained on as
 non-traditional classifier of Elkan and Noto, see ``training.sponsorship.head``). Early stopping
 keeps the epoch with the lowest cross-entropy on the validation influencers' posts, whose disclosed
 posts then give the label frequency c. Seeded; CPU by default, CUDA when present.
+
+The features are read a batch at a time, from an array in memory or from a feature store
+(``training.sponsorship.rows``): memory is one batch plus a few numbers per post (the labels, the
+rows of the split), whatever the number of posts.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from torch import nn
 from training.bags import post_rows
 from training.devices import resolve_device
 from training.sponsorship.head import SponsoredHead, SponsoredHeadConfig
-from training.sponsorship.labels import post_sponsorship
+from training.sponsorship.labels import prepared_sponsorship
+from training.sponsorship.rows import CHUNK, PostRows, over_rows, row_blocks
+from training.train import _feature_stats
 
 if TYPE_CHECKING:
     from training.pipeline import Prepared
@@ -59,29 +65,40 @@ class SponsoredFit:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def _bce(head: SponsoredHead, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
+def _on(device: torch.device, block: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32)).to(device)
+
+
+def _bce(
+    head: SponsoredHead,
+    features: PostRows,
+    disclosed: np.ndarray,
+    rows: np.ndarray,
+    device: torch.device,
+    batch: int,
+) -> float:
+    """Mean cross-entropy of ``rows``, read ``batch`` rows at a time."""
     head.eval()
     total = 0.0
     with torch.no_grad():
-        for start in range(0, len(x), batch):
-            logits = head(x[start : start + batch])
-            total += float(
-                nn.functional.binary_cross_entropy_with_logits(
-                    logits, y[start : start + batch], reduction="sum"
-                )
-            )
-    return total / max(len(x), 1)
+        for start, block in zip(range(0, len(rows), batch), row_blocks(features, rows, batch), strict=True):
+            y = _on(device, disclosed[rows[start : start + batch]])
+            logits = head(_on(device, block))
+            total += float(nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="sum"))
+    return total / max(len(rows), 1)
 
 
 def fit_sponsored_head(
-    features: np.ndarray,
+    features: PostRows,
     disclosed: np.ndarray,
     train_rows: np.ndarray,
     val_rows: np.ndarray,
     config: SponsorTrainConfig = SponsorTrainConfig(),
 ) -> SponsoredFit | None:
     """Train on ``features`` (N, F) rows ``train_rows`` with ``disclosed`` (N,) bool as the labels;
-    None (logged) when the training posts hold fewer than MIN_POSITIVES disclosed ones."""
+    None (logged) when the training posts hold fewer than MIN_POSITIVES disclosed ones.
+    ``features`` is an array in memory or a feature store's rows: either way each step reads its
+    batch's rows only, and the standardisation is computed over chunks in float64."""
     assert features.ndim == 2 and disclosed.shape == (features.shape[0],), (
         f"features (N, F) and disclosed (N,) expected, got {features.shape} and {disclosed.shape}"
     )
@@ -97,29 +114,26 @@ def fit_sponsored_head(
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
-    y = torch.from_numpy(disclosed.astype(np.float32))
-    x_train, y_train = x[train_rows].to(device), y[train_rows].to(device)
     held = val_rows if len(val_rows) and disclosed[val_rows].any() else train_rows
-    x_val, y_val = x[held].to(device), y[held].to(device)
     head = SponsoredHead(SponsoredHeadConfig(features.shape[1], config.hidden_dim, config.dropout))
-    head.set_feature_stats(x_train.mean(0).cpu(), x_train.std(0).cpu())
+    head.set_feature_stats(*_feature_stats(features, train_rows, chunk=CHUNK))
     head.to(device)
     opt = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(head.state_dict())
     history: list[dict[str, float]] = []
     for epoch in range(1, config.max_epochs + 1):
         head.train()
-        order = torch.from_numpy(rng.permutation(len(x_train))).to(device)
+        order = rng.permutation(len(train_rows))
         train_loss = 0.0
         for start in range(0, len(order), config.batch_size):
-            idx = order[start : start + config.batch_size]
-            loss = nn.functional.binary_cross_entropy_with_logits(head(x_train[idx]), y_train[idx])
+            rows = train_rows[order[start : start + config.batch_size]]  # (b,) rows of this step
+            x, y = _on(device, features[rows]), _on(device, disclosed[rows])  # (b, F), (b,)
+            loss = nn.functional.binary_cross_entropy_with_logits(head(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            train_loss += float(loss.detach()) * len(idx)
-        val = _bce(head, x_val, y_val, config.batch_size * 4)
+            train_loss += float(loss.detach()) * len(rows)
+        val = _bce(head, features, disclosed, held, device, config.batch_size * 4)
         history.append({"epoch": epoch, "train_loss": train_loss / len(order), "val_loss": val})
         if val < best_loss - 1e-5:
             best_loss, best_epoch, best_state = val, epoch, copy.deepcopy(head.state_dict())
@@ -128,7 +142,7 @@ def fit_sponsored_head(
     head.load_state_dict(best_state)
     head = head.eval().cpu()
     held_positive = held[disclosed[held]]
-    c = float(head.disclosed_probability(features[held_positive]).mean())
+    c = float(over_rows(head.disclosed_probability, features, held_positive).mean())
     head.with_label_frequency(c)
     summary = {
         "train_posts": int(len(train_rows)),
@@ -153,11 +167,12 @@ def fit_sponsored_head(
 
 
 def train_beside_profiler(
-    prep: Prepared, features: np.ndarray, cache_dir: str | None, config: SponsorTrainConfig
+    prep: Prepared, features: PostRows, cache_dir: str | None, config: SponsorTrainConfig
 ) -> SponsoredFit | None:
     """The head on ``prep``'s split: the training influencers' posts, validated on the validation
-    influencers' (``features`` (N, F) the profiler's, rows of ``prep.table``)."""
-    labels = post_sponsorship(prep.roots, prep.table, cache_dir)
+    influencers' (``features`` (N, F) the profiler's: rows of ``prep.table``, or of its feature
+    store, whose own flags are then the labels)."""
+    labels = prepared_sponsorship(prep, cache_dir)
     train_rows = post_rows(prep.bags, prep.split["train"])
     val_rows = post_rows(prep.bags, prep.split["val"])
     return fit_sponsored_head(features, labels.disclosed, train_rows, val_rows, config)

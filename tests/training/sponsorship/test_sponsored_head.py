@@ -1,5 +1,7 @@
-"""The sponsored-post head: its positive-unlabelled calibration, and its place in the model folder
-(save -> load gives the same probabilities; the version follows it; folders without it load)."""
+"""The sponsored-post head: its positive-unlabelled calibration, its training from rows read a batch
+at a time (an array in memory and a row file on disk train the same head), and its place in the
+model folder (save -> load gives the same probabilities; the version follows it; folders without it
+load)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ import torch
 
 from training.errors import ModelFormatError
 from training.model_dir import ModelParts, load_model, save_model
+from training.rowfile import RowFile
 from training.sponsorship.head import SponsoredHead, SponsoredHeadConfig, undisclosed_from_disclosed
+from training.sponsorship.rows import over_rows
 from training.sponsorship.train import SponsorTrainConfig, fit_sponsored_head
+from training.store.read import StoredFeatures
 
 
 def _random_head(feature_dim: int, c: float, seed: int = 0) -> SponsoredHead:
@@ -86,6 +91,35 @@ def test_label_frequency_undoes_the_missing_labels() -> None:
     unlabelled = ~labelled[rows[2000:]]
     w = fit.head.undisclosed_probability(features[rows[2000:]][unlabelled])
     assert w[truth[unlabelled]].mean() > 0.8 and w[~truth[unlabelled]].mean() < 0.1
+
+
+def test_a_head_from_stored_rows_equals_the_head_from_the_array(tmp_path: Path) -> None:
+    """The same rows, once an array in memory and once a row file read a batch at a time (the
+    columns of one block, as a store's text block is read), train the same head."""
+    rng = np.random.default_rng(7)
+    n = 2400
+    positive = rng.random(n) < 0.2
+    whole = rng.normal(size=(n, 9)).astype(np.float32)
+    whole[:, 3:] += np.where(positive, 1.5, -1.5)[:, None]
+    labelled = positive & (rng.random(n) < 0.6)
+    with RowFile.create(tmp_path / "features", row_shape=(9,), dtype=np.float32) as out:
+        out.append(whole)
+    stored = StoredFeatures(RowFile.open(tmp_path / "features"), slice(3, 9))
+    rows = rng.permutation(n)
+    train, val, test = rows[:1600], rows[1600:2000], rows[2000:]
+    config = SponsorTrainConfig(max_epochs=6, patience=6, device="cpu")
+    fits = [fit_sponsored_head(x, labelled, train, val, config) for x in (whole[:, 3:], stored)]
+    assert fits[0] is not None and fits[1] is not None
+    assert fits[0].best_epoch == fits[1].best_epoch
+    for name, weight in fits[0].head.state_dict().items():
+        torch.testing.assert_close(fits[1].head.state_dict()[name], weight, rtol=1e-4, atol=1e-5)
+    assert fits[1].head.config.label_frequency == pytest.approx(fits[0].head.config.label_frequency, abs=1e-5)
+    held_out = [
+        over_rows(f.head.probability, x, test, chunk=150)
+        for f, x in zip(fits, (whole[:, 3:], stored), strict=True)
+    ]
+    np.testing.assert_allclose(held_out[1], held_out[0], atol=1e-5)
+    np.testing.assert_allclose(held_out[0], fits[0].head.probability(whole[test, 3:]), atol=1e-6)
 
 
 def test_too_few_positives_train_no_head() -> None:

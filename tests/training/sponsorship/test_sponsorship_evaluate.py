@@ -1,5 +1,6 @@
 """Undisclosed-ad detection on a generated world: the head `scout train` writes beats the rule
-"has #ad" and a logistic regression on the masked text features, in average precision."""
+"has #ad" and a logistic regression on the masked text features, in average precision. The text
+baseline reads stored rows as it reads an array, and fits on a bounded sample of a large split."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from sklearn.metrics import average_precision_score
 from training.model_dir import load_model
 from training.pipeline import FeatureConfig, prepare
 from training.report import markdown
-from training.sponsorship.evaluate import average_precision, evaluate_sponsorship, precision_recall
+from training.rowfile import RowFile
+from training.sponsorship.evaluate import (
+    average_precision,
+    evaluate_sponsorship,
+    fit_text_lr,
+    precision_recall,
+)
 from training.sponsorship.report import sponsorship_lines
+from training.store.read import StoredFeatures
 from training.synth import WorldKnobs
 from training.synth.writer import generate_world
 from training.train import TrainConfig
@@ -40,6 +48,24 @@ def test_average_precision_matches_scikit_learn() -> None:
     flagged = scores >= 0.5
     assert p[0] == pytest.approx((flagged & positives).sum() / flagged.sum())
     assert r[0] == pytest.approx((flagged & positives).sum() / positives.sum())
+
+
+def test_the_text_baseline_reads_stored_rows_and_caps_its_sample(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 2000
+    disclosed = rng.random(n) < 0.15
+    text = (rng.normal(size=(n, 6)) + np.where(disclosed, 1.0, 0.0)[:, None]).astype(np.float32)
+    with RowFile.create(tmp_path / "text", row_shape=(6,), dtype=np.float32) as out:
+        out.append(text)
+    stored = StoredFeatures(RowFile.open(tmp_path / "text"), slice(0, 6))
+    rows = rng.permutation(n)
+    train, val = rows[:1600], rows[1600:]
+    memory, from_store = (fit_text_lr(t, disclosed, train, val, seed=0) for t in (text, stored))
+    np.testing.assert_allclose(from_store.disclosed_probability(text), memory.disclosed_probability(text))
+    assert from_store.label_frequency == pytest.approx(memory.label_frequency)
+    sampled = fit_text_lr(stored, disclosed, train, val, seed=0, max_posts=400)
+    assert sampled.model[0].n_samples_seen_ == 400 and memory.model[0].n_samples_seen_ == 1600
+    assert 0.0 < sampled.label_frequency <= 1.0
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,12 @@
 """A profiler trained from the feature store, batch by batch, equals one trained on the in-memory
 features of the same world: same seed, same split, the same weights within tolerance and the same
-held-out predictions. And `scout train --features` / `scout evaluate --features` run end to end."""
+held-out predictions; so does the sponsored-post head, trained on the store's own flags, and its
+evaluation. And `scout train --features` / `scout evaluate --features` run end to end, the head
+included."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,8 +16,12 @@ import torch
 from typer.testing import CliRunner
 
 from streaming.cli import app
+from training.bags import post_rows
 from training.model_dir import load_model
 from training.pipeline import prepare_from_store
+from training.sponsorship.evaluate import evaluate_sponsorship
+from training.sponsorship.rows import over_rows
+from training.sponsorship.train import SponsorTrainConfig, train_beside_profiler
 from training.train import fit_profiler, predict_bags
 
 pytestmark = pytest.mark.integration
@@ -47,6 +54,42 @@ def test_training_from_the_store_equals_training_in_memory(
     np.testing.assert_allclose(held_out[0].probs, held_out[1].probs, atol=1e-3)
 
 
+def test_the_sponsored_head_from_the_store_equals_the_head_in_memory(
+    tiny_store, tiny_world: Path, tiny_prepared, feature_cache: Path
+) -> None:
+    path, _ = tiny_store
+    stored, memory = prepare_from_store(tiny_world, path), tiny_prepared
+    config = SponsorTrainConfig(max_epochs=8, patience=8, device="cpu")
+    modalities = ("image", "text")
+    fits = [
+        train_beside_profiler(p, p.features(modalities), str(feature_cache), config) for p in (memory, stored)
+    ]
+    assert fits[0] is not None and fits[1] is not None
+    assert fits[0].summary["train_disclosed"] == fits[1].summary["train_disclosed"] >= 5
+    assert fits[0].best_epoch == fits[1].best_epoch
+    for name, weight in fits[0].head.state_dict().items():
+        torch.testing.assert_close(fits[1].head.state_dict()[name], weight, rtol=1e-3, atol=1e-4)
+    c = [fit.head.config.label_frequency for fit in fits]
+    assert c[1] == pytest.approx(c[0], abs=1e-3)
+    held_out = [
+        over_rows(fit.head.probability, p.features(modalities), post_rows(p.bags, p.split["test"]))
+        for fit, p in zip(fits, (memory, stored), strict=True)
+    ]
+    np.testing.assert_allclose(held_out[1], held_out[0], atol=1e-3)
+    reports = [
+        evaluate_sponsorship(p, fit.head, p.features(modalities), str(feature_cache), resamples=50)
+        for fit, p in zip(fits, (memory, stored), strict=True)
+    ]
+    assert reports[0] is not None and reports[1] is not None
+    for view in ("undisclosed", "paid"):
+        got = [r[view] for r in reports]
+        assert [g["candidates"] for g in got] == [got[0]["candidates"]] * 2 and got[0]["positives"] > 0
+        assert got[1]["positives"] == got[0]["positives"] and got[1]["influencers"] == got[0]["influencers"]
+        for method in ("head", "has_disclosure", "names_brand"):
+            ap = [g["methods"][method]["average_precision"]["mean"] for g in got]
+            assert ap[1] == pytest.approx(ap[0], abs=1e-2), (view, method)
+
+
 def test_scout_train_and_evaluate_read_the_store(tiny_store, tiny_world: Path, tmp_path: Path) -> None:
     path, manifest = tiny_store
     runner = CliRunner()
@@ -59,6 +102,7 @@ def test_scout_train_and_evaluate_read_the_store(tiny_store, tiny_world: Path, t
     assert trained.exit_code == 0, trained.output
     model = load_model(model_dir, device="cpu")
     assert model.feature_dim == manifest.feature_dim and model.modalities == manifest.modalities
+    assert model.sponsorship is not None  # the head, trained on the store's flags
     evaluated = runner.invoke(
         app,
         ["evaluate", str(tiny_world), "--model", str(model_dir), "--features", str(path), "--out",
@@ -66,3 +110,5 @@ def test_scout_train_and_evaluate_read_the_store(tiny_store, tiny_world: Path, t
     )  # fmt: skip
     assert evaluated.exit_code == 0, evaluated.output
     assert (report / "report.md").is_file() and (report / "attention.png").is_file()
+    sponsorship = json.loads((report / "metrics.json").read_text())["sponsorship"]
+    assert sponsorship["test_posts"] > 0 and sponsorship["undisclosed"]["candidates"] > 0
