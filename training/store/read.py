@@ -128,12 +128,12 @@ class FeatureStore:
         wanted = {int(r): k for k, r in enumerate(rows)}
         found: list[str] = [""] * len(rows)
         row = 0
-        for batch in pq.ParquetFile(self.path / PACKED_DIR / POSTS_FILE).iter_batches(columns=["post_id"]):
-            for i, pid in enumerate(batch.column(0).to_pylist()):
+        for ids in self.post_id_batches():
+            for i, pid in enumerate(ids):
                 k = wanted.get(row + i)
                 if k is not None:
                     found[k] = pid
-            row += batch.num_rows
+            row += len(ids)
         return found
 
 
