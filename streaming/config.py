@@ -97,6 +97,10 @@ class SparkSettings(_Section):
     starting_offsets: str = "earliest"
     classpath_file: Path = Path("build/spark.classpath")
     driver_memory: str = "2g"
+    # The driver's heap for `scout features`. In local mode the driver is the executor as well; the
+    # store job's sort spills to disk, so its heap need not grow with the copy, and 1g keeps the
+    # whole step (JVM and the two Python workers) under 4 GB.
+    features_driver_memory: str = "1g"
     extra_conf: dict[str, str] = {}
 
 

@@ -73,7 +73,7 @@ def features(
     spark = local_spark(
         spark_settings.master,
         app_name="influencer-scout-features",
-        conf={"spark.driver.memory": spark_settings.driver_memory, **spark_settings.extra_conf},
+        conf={"spark.driver.memory": spark_settings.features_driver_memory, **spark_settings.extra_conf},
     )
     try:
         manifest = write_store(spark, dataset, source, out, buckets=buckets, batch_size=batch_size)

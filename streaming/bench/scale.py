@@ -11,6 +11,8 @@ Two flows, each step a child process (``python -I -m streaming.cli …``):
   `scout evaluate WORLD --folds 0`;
 * ``store`` (this checkout): `scout features WORLD --model CNN_MODEL` (the Spark job writing the
   feature store), `scout train WORLD --features STORE` and `scout evaluate … --features STORE`.
+  With ``--sample-influencers N`` the flow first trains CNN_MODEL itself, as the step ``sample``:
+  `scout train WORLD --sample-influencers N` (the compact CNN on N influencers of the world).
 
 A step's peak memory is the largest sum, sampled every ``SAMPLE_S``, of the resident sets of the
 child and every process under it (Spark's JVM and Python workers included); beside it the largest
@@ -164,6 +166,7 @@ def _flow_steps(
     cnn_model: Path | None,
     epochs: int,
     settings: tuple[str, ...] = (),
+    sample: int | None = None,
 ) -> list[tuple[str, list[str]]]:
     model, report, common = work / "model", work / "report", ["--no-progress"]
     evaluate = ["evaluate", str(world), "--model", str(model), "--out", str(report), "--folds", "0"]
@@ -172,12 +175,22 @@ def _flow_steps(
     if flow == "in_memory":
         train += ["--text-encoder", str(encoder), "--cache-dir", str(work / "cache")]
         return [("train", _scout(python, *train)), ("evaluate", _scout(python, *evaluate))]
-    if cnn_model is None:
-        raise typer.BadParameter("the store flow needs --cnn-model (the encoders the store is written with)")
     store, overrides = work / "store", [arg for item in settings for arg in ("--set", item)]
+    steps: list[tuple[str, list[str]]] = []
+    if sample is not None:
+        cnn_model = work / "cnn-model"
+        sampled = ["train", str(world), "--out", str(cnn_model), "--sample-influencers", str(sample)]
+        sampled += ["--epochs", str(epochs), "--text-encoder", str(encoder), *common]
+        sampled += ["--cache-dir", str(work / "sample-cache")]
+        steps.append(("sample", _scout(python, *overrides, *sampled)))
+    if cnn_model is None:
+        raise typer.BadParameter(
+            "the store flow needs --cnn-model or --sample-influencers (the encoders that write the store)"
+        )
     features = [*overrides, "features", str(world), "--out", str(store), "--model", str(cnn_model)]
     features += ["--device", "cpu"]
     return [
+        *steps,
         ("features", _scout(python, *features)),
         ("train", _scout(python, *overrides, *train, "--features", str(store))),
         ("evaluate", _scout(python, *overrides, *evaluate, "--features", str(store))),
@@ -208,6 +221,13 @@ def command(
             "spark.driver_memory=1g."
         ),
     ] = None,
+    sample_influencers: Annotated[
+        int | None,
+        typer.Option(
+            help="Store flow: train its compact CNN first, on N influencers of each world "
+            "(`scout train --sample-influencers N`, the step `sample`), instead of --cnn-model."
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option(help="Profiler epochs of each train step.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON object last.")] = False,
 ) -> None:
@@ -234,7 +254,15 @@ def command(
             place.mkdir(parents=True)
             settings = tuple(store_set or ()) if flow == "store" else ()
             steps = _flow_steps(
-                flow, interpreter, folder.resolve(), place, encoder, cnn_model, epochs, settings
+                flow,
+                interpreter,
+                folder.resolve(),
+                place,
+                encoder,
+                cnn_model,
+                epochs,
+                settings,
+                sample_influencers if flow == "store" else None,
             )
             posts = _world_posts(folder)
             for step, args in steps:

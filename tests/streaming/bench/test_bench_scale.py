@@ -6,6 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+import typer
+
 from streaming.bench.scale import _flow_steps, _kind, run_step
 
 # A parent that starts a child holding 300 MiB, while itself holding 100 MiB.
@@ -31,7 +34,7 @@ def test_peak_memory_counts_the_children_of_a_step(tmp_path: Path) -> None:
 # A parent whose 200 MiB, written before it forks, stay shared with its child until the end.
 _SHARED = """
 import os, time
-shared = bytearray(b"x" * (200 * 2**20))
+shared = b"x" * (200 * 2**20)  # one object, written once (a bytearray of it would copy it)
 pid = os.fork()
 time.sleep(1.5)
 if pid:
@@ -62,3 +65,17 @@ def test_the_store_flow_writes_the_store_then_reads_it(tmp_path: Path) -> None:
     memory = dict(_flow_steps("in_memory", "py", Path("w"), tmp_path, Path("enc"), None, epochs=3))
     assert list(memory) == ["train", "evaluate"] and "--features" not in memory["train"]
     assert memory["train"][memory["train"].index("--text-encoder") + 1] == "enc"
+
+
+def test_a_sampled_flow_trains_the_cnn_it_then_writes_the_store_with(tmp_path: Path) -> None:
+    steps = dict(_flow_steps("store", "py", Path("w"), tmp_path, Path("enc"), None, 3, sample=40))
+    assert list(steps) == ["sample", "features", "train", "evaluate"]
+    sampled, features = steps["sample"], steps["features"]
+    assert sampled[4:6] == ["train", "w"] and sampled[sampled.index("--sample-influencers") + 1] == "40"
+    cnn = sampled[sampled.index("--out") + 1]
+    assert (
+        features[features.index("--model") + 1] == cnn
+        and cnn != steps["train"][steps["train"].index("--out") + 1]
+    )
+    with pytest.raises(typer.BadParameter, match="--sample-influencers"):
+        _flow_steps("store", "py", Path("w"), tmp_path, Path("enc"), None, 3)
