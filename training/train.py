@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from training.bags import IGNORE, InfluencerBags, PostFeatures, make_batch, post_rows
 from training.devices import resolve_device
+from training.feature_stats import feature_stats
 from training.profiler import PostAttentiveProfiler, ProfilerConfig
 
 if TYPE_CHECKING:
@@ -94,26 +95,6 @@ def _on_device(features: np.ndarray | StoredFeatures, device: torch.device) -> P
     return features
 
 
-def _feature_stats(
-    features: PostFeatures, rows: np.ndarray, chunk: int = 65536
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and (unbiased) standard deviation of every feature over ``rows``. Stored features are
-    read ``chunk`` rows at a time and merged in float64 (Chan et al.'s pairwise update)."""
-    if isinstance(features, torch.Tensor):
-        sample = features[torch.from_numpy(rows).to(features.device)]
-        return sample.mean(0).cpu(), sample.std(0).cpu()
-    count, mean, m2 = 0, np.zeros(features.shape[1]), np.zeros(features.shape[1])
-    for start in range(0, len(rows), chunk):
-        block = features[np.sort(rows[start : start + chunk])].astype(np.float64)
-        n, block_mean = len(block), block.mean(axis=0)
-        delta = block_mean - mean
-        m2 += ((block - block_mean) ** 2).sum(axis=0) + delta**2 * count * n / (count + n)
-        mean += delta * n / (count + n)
-        count += n
-    std = np.sqrt(m2 / max(count - 1, 1))
-    return torch.from_numpy(mean.astype(np.float32)), torch.from_numpy(std.astype(np.float32))
-
-
 @torch.no_grad()
 def _val_loss(
     model: PostAttentiveProfiler,
@@ -164,7 +145,7 @@ def fit_profiler(
             pooling=config.pooling,  # type: ignore[arg-type]
         )
     )
-    model.set_feature_stats(*_feature_stats(feats, post_rows(bags, train_idx)))
+    model.set_feature_stats(*feature_stats(feats, post_rows(bags, train_idx)))
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())

@@ -24,10 +24,10 @@ from torch import nn
 
 from training.bags import post_rows
 from training.devices import resolve_device
+from training.feature_stats import feature_stats
 from training.sponsorship.head import SponsoredHead, SponsoredHeadConfig
 from training.sponsorship.labels import prepared_sponsorship
 from training.sponsorship.rows import CHUNK, PostRows, over_rows, row_blocks
-from training.train import _feature_stats
 
 if TYPE_CHECKING:
     from training.pipeline import Prepared
@@ -116,7 +116,7 @@ def fit_sponsored_head(
     rng = np.random.default_rng(config.seed)
     held = val_rows if len(val_rows) and disclosed[val_rows].any() else train_rows
     head = SponsoredHead(SponsoredHeadConfig(features.shape[1], config.hidden_dim, config.dropout))
-    head.set_feature_stats(*_feature_stats(features, train_rows, chunk=CHUNK))
+    head.set_feature_stats(*feature_stats(features, train_rows, chunk=CHUNK))
     head.to(device)
     opt = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(head.state_dict())

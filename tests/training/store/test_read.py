@@ -12,10 +12,10 @@ import torch
 
 from training.bags import InfluencerBags, gather_rows, make_batch
 from training.errors import FeatureStoreError
+from training.feature_stats import feature_stats
 from training.rowfile import RowFile
 from training.store.manifest import FORMAT_VERSION, MANIFEST_FILE, StoreManifest, read_manifest
 from training.store.read import StoredFeatures, open_store
-from training.train import _feature_stats
 
 
 def _stored(tmp_path, whole: np.ndarray, columns: slice) -> StoredFeatures:
@@ -57,8 +57,8 @@ def test_feature_statistics_from_the_store_equal_the_in_memory_ones(tmp_path) ->
     )
     stored = _stored(tmp_path, whole, slice(0, 6))
     rows = np.random.default_rng(4).permutation(3000)[:2000]
-    memory_mean, memory_std = _feature_stats(torch.from_numpy(whole), rows)
-    stored_mean, stored_std = _feature_stats(stored, rows, chunk=333)  # several chunks merged
+    memory_mean, memory_std = feature_stats(torch.from_numpy(whole), rows)
+    stored_mean, stored_std = feature_stats(stored, rows, chunk=333)  # several chunks merged
     torch.testing.assert_close(stored_mean, memory_mean, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(stored_std, memory_std, rtol=1e-4, atol=1e-5)
 
