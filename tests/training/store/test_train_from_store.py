@@ -112,3 +112,27 @@ def test_scout_train_and_evaluate_read_the_store(tiny_store, tiny_world: Path, t
     assert (report / "report.md").is_file() and (report / "attention.png").is_file()
     sponsorship = json.loads((report / "metrics.json").read_text())["sponsorship"]
     assert sponsorship["test_posts"] > 0 and sponsorship["undisclosed"]["candidates"] > 0
+
+
+def test_scout_evaluate_runs_the_spark_baselines_from_the_store_on_a_standalone_cluster(
+    standalone_cluster, tiny_store, tiny_world: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The Spark ML baselines are fed from the store and run where `spark.master` says: the cluster."""
+    import os
+    import subprocess
+    import sys
+
+    path, _ = tiny_store
+    report = tmp_path / "report"
+    executors = json.dumps({"spark.executor.memory": "800m", "spark.executor.cores": "1"})
+    args = [sys.executable, "-m", "streaming.cli", "--set", f"spark.master={standalone_cluster.master_url}"]
+    args += ["--set", f"spark.extra_conf={executors}", "evaluate", str(tiny_world), "--model"]
+    args += [str(tiny_model_dir), "--features", str(path), "--out", str(report), "--folds", "0"]
+    args += ["--no-progress"]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert standalone_cluster.completed_app("influencer-scout-training")["cores"] == 2  # both workers
+    results = json.loads((report / "metrics.json").read_text())["results"]
+    for method in ("spark_lr", "spark_rf", "spark_nb"):
+        assert 0.0 <= results[method]["multimodal"]["accuracy"] <= 1.0, method
