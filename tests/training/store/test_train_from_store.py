@@ -2,7 +2,7 @@
 features of the same world: same seed, same split, the same weights within tolerance and the same
 held-out predictions; so does the sponsored-post head, trained on the store's own flags, and its
 evaluation. And `scout train --features` / `scout evaluate --features` run end to end, the head
-included."""
+included, the evaluation's Spark ML baselines on a standalone cluster."""
 
 from __future__ import annotations
 
@@ -90,11 +90,19 @@ def test_the_sponsored_head_from_the_store_equals_the_head_in_memory(
             assert ap[1] == pytest.approx(ap[0], abs=1e-2), (view, method)
 
 
-def test_scout_train_and_evaluate_read_the_store(tiny_store, tiny_world: Path, tmp_path: Path) -> None:
+def test_scout_train_and_evaluate_read_the_store(
+    standalone_cluster, tiny_store, tiny_world: Path, tmp_path: Path
+) -> None:
+    """`scout train --features` trains the profiler and the head from the store; `scout evaluate
+    --features` feeds its Spark ML baselines from it too, and they run where `spark.master` says:
+    here a standalone cluster, chosen by configuration alone."""
+    import os
+    import subprocess
+    import sys
+
     path, manifest = tiny_store
-    runner = CliRunner()
     model_dir, report = tmp_path / "model", tmp_path / "report"
-    trained = runner.invoke(
+    trained = CliRunner().invoke(
         app,
         ["train", str(tiny_world), "--features", str(path), "--out", str(model_dir), "--epochs", "4",
          "--window", "8", "--device", "cpu", "--no-progress"],
@@ -103,36 +111,17 @@ def test_scout_train_and_evaluate_read_the_store(tiny_store, tiny_world: Path, t
     model = load_model(model_dir, device="cpu")
     assert model.feature_dim == manifest.feature_dim and model.modalities == manifest.modalities
     assert model.sponsorship is not None  # the head, trained on the store's flags
-    evaluated = runner.invoke(
-        app,
-        ["evaluate", str(tiny_world), "--model", str(model_dir), "--features", str(path), "--out",
-         str(report), "--folds", "0", "--spark-master", "none", "--no-progress"],
-    )  # fmt: skip
-    assert evaluated.exit_code == 0, evaluated.output
-    assert (report / "report.md").is_file() and (report / "attention.png").is_file()
-    sponsorship = json.loads((report / "metrics.json").read_text())["sponsorship"]
-    assert sponsorship["test_posts"] > 0 and sponsorship["undisclosed"]["candidates"] > 0
-
-
-def test_scout_evaluate_runs_the_spark_baselines_from_the_store_on_a_standalone_cluster(
-    standalone_cluster, tiny_store, tiny_world: Path, tiny_model_dir: Path, tmp_path: Path
-) -> None:
-    """The Spark ML baselines are fed from the store and run where `spark.master` says: the cluster."""
-    import os
-    import subprocess
-    import sys
-
-    path, _ = tiny_store
-    report = tmp_path / "report"
     executors = json.dumps({"spark.executor.memory": "800m", "spark.executor.cores": "1"})
     args = [sys.executable, "-m", "streaming.cli", "--set", f"spark.master={standalone_cluster.master_url}"]
     args += ["--set", f"spark.extra_conf={executors}", "evaluate", str(tiny_world), "--model"]
-    args += [str(tiny_model_dir), "--features", str(path), "--out", str(report), "--folds", "0"]
-    args += ["--no-progress"]
+    args += [str(model_dir), "--features", str(path), "--out", str(report), "--folds", "0", "--no-progress"]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert standalone_cluster.completed_app("influencer-scout-training")["cores"] == 2  # both workers
-    results = json.loads((report / "metrics.json").read_text())["results"]
+    assert (report / "report.md").is_file() and (report / "attention.png").is_file()
+    metrics = json.loads((report / "metrics.json").read_text())
     for method in ("spark_lr", "spark_rf", "spark_nb"):
-        assert 0.0 <= results[method]["multimodal"]["accuracy"] <= 1.0, method
+        assert 0.0 <= metrics["results"][method]["multimodal"]["accuracy"] <= 1.0, method
+    sponsorship = metrics["sponsorship"]
+    assert sponsorship["test_posts"] > 0 and sponsorship["undisclosed"]["candidates"] > 0
