@@ -9,12 +9,16 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+# One executor core on each worker, within the worker's 1200m.
+EXECUTOR_CONF = {"spark.executor.memory": "800m", "spark.executor.cores": "1"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,15 @@ class Cluster:
                 return apps[-1]
             assert time.monotonic() < deadline, f"the master never listed {name!r} as completed"
             time.sleep(1)
+
+    def run_scout(self, *args: str, timeout_s: float = 600) -> None:
+        """`scout ARGS` as a process of its own on this cluster, chosen by configuration only
+        (spark.master and the executors' conf); fails with the command's output if it fails."""
+        command = [sys.executable, "-m", "streaming.cli", "--set", f"spark.master={self.master_url}"]
+        command += ["--set", f"spark.extra_conf={json.dumps(EXECUTOR_CONF)}", *args]
+        env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 def _spark_class(*args: str, log_file: Path) -> subprocess.Popen:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.spark_cluster import EXECUTOR_CONF
 from tests.streaming.job import helpers
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def _cluster_settings(cluster, app_name: str, broker, tmp_path, model, world):
         **{
             "spark.master": cluster.master_url,
             "spark.app_name": app_name,
-            "spark.extra_conf": {"spark.executor.memory": "800m", "spark.executor.cores": "1"},
+            "spark.extra_conf": EXECUTOR_CONF,
         },
     )
     return settings, helpers.write_toml(settings, tmp_path / "scout.toml")

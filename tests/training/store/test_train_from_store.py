@@ -96,10 +96,6 @@ def test_scout_train_and_evaluate_read_the_store(
     """`scout train --features` trains the profiler and the head from the store; `scout evaluate
     --features` feeds its Spark ML baselines from it too, and they run where `spark.master` says:
     here a standalone cluster, chosen by configuration alone."""
-    import os
-    import subprocess
-    import sys
-
     path, manifest = tiny_store
     model_dir, report = tmp_path / "model", tmp_path / "report"
     trained = CliRunner().invoke(
@@ -111,13 +107,10 @@ def test_scout_train_and_evaluate_read_the_store(
     model = load_model(model_dir, device="cpu")
     assert model.feature_dim == manifest.feature_dim and model.modalities == manifest.modalities
     assert model.sponsorship is not None  # the head, trained on the store's flags
-    executors = json.dumps({"spark.executor.memory": "800m", "spark.executor.cores": "1"})
-    args = [sys.executable, "-m", "streaming.cli", "--set", f"spark.master={standalone_cluster.master_url}"]
-    args += ["--set", f"spark.extra_conf={executors}", "evaluate", str(tiny_world), "--model"]
-    args += [str(model_dir), "--features", str(path), "--out", str(report), "--folds", "0", "--no-progress"]
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    standalone_cluster.run_scout(
+        "evaluate", str(tiny_world), "--model", str(model_dir), "--features", str(path), "--out",
+        str(report), "--folds", "0", "--no-progress",
+    )  # fmt: skip
     assert standalone_cluster.completed_app("influencer-scout-training")["cores"] == 2  # both workers
     assert (report / "report.md").is_file() and (report / "attention.png").is_file()
     metrics = json.loads((report / "metrics.json").read_text())

@@ -100,20 +100,12 @@ def test_the_store_job_runs_on_a_standalone_cluster(
     standalone_cluster, tiny_store, tiny_world: Path, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     """`scout features` on a cluster chosen by configuration only writes the store the local run wrote."""
-    import json
-    import os
-    import subprocess
-    import sys
-
     local_path, _ = tiny_store
     out = tmp_path / "store"
-    executors = json.dumps({"spark.executor.memory": "800m", "spark.executor.cores": "1"})
-    args = [sys.executable, "-m", "streaming.cli", "--set", f"spark.master={standalone_cluster.master_url}"]
-    args += ["--set", f"spark.extra_conf={executors}", "features", str(tiny_world), "--out", str(out)]
-    args += ["--model", str(tiny_model_dir), "--device", "cpu", "--buckets", "3"]
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    standalone_cluster.run_scout(
+        "features", str(tiny_world), "--out", str(out), "--model", str(tiny_model_dir), "--device", "cpu",
+        "--buckets", "3",
+    )  # fmt: skip
     assert standalone_cluster.completed_app("influencer-scout-features")["cores"] == 2  # both workers
     local, remote = open_store(local_path, [tiny_world]), open_store(out, [tiny_world])
     assert remote.runs == local.runs
