@@ -4,17 +4,19 @@
     ds.posts        # the PostRecord columns, one row per post with readable metadata
     ds.counts()     # posts, posts_missing_metadata, posts_bad_metadata, duplicate_mapping_rows
 
-The metadata files are read as whole texts (unpacked ``info/`` folders) and, for the zipped parts,
-member by member inside the executors (one task per archive); the GraphQL parsing mirrors
-training.dataset.info_json so both readers give the same rows. Input is a dataset *folder* (its
-info may stay zipped in parts); a copy zipped as a whole is for the Python reader, or unzip it.
+The executors open each mapped post's metadata file and check its images by name (unpacked
+``info/`` and ``image/`` folders), or read the zipped parts member by member (one task per
+archive): the driver lists no folder, so its memory does not grow with the copy's file count. The
+GraphQL parsing mirrors training.dataset.info_json so both readers give the same rows. Input is
+a dataset *folder* (its info may stay zipped in parts); a copy zipped as a whole is for the
+Python reader, or unzip it.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,8 @@ from training.sponsorship.markers import brand_mentions, disclosure_markers
 _QUOTED = r"""['"]([^'"]+)['"]"""
 _HASHTAG = r"(?U)#(\w+)"  # Java's \w is ASCII without (?U); info_json.HASHTAG_PATTERN in Python
 _MAX_DEPTH = 3
+_CHUNK = 2048  # rows per Arrow batch the readers hand back
+_READ_TASKS_PER_CORE = 4  # tasks that open the unpacked info files, per core of the session
 
 _COUNT = T.StructType([T.StructField("count", T.LongType())])
 
@@ -209,23 +213,80 @@ def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                     )
 
 
-def _info_texts(spark: SparkSession, folders: DatasetFolders) -> DataFrame:
+def _first_found(dirs: tuple[str, ...], name: str) -> str | None:
+    """The path of the file ``name`` in the first of ``dirs`` holding it (None if none does, or if
+    ``name`` is not a plain base name: the mapping names files, it does not point at paths)."""
+    if not name or name in (".", "..") or "/" in name or os.sep in name:
+        return None
+    for folder in dirs:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _unpacked_info(dirs: tuple[str, ...]) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """file_name batches -> (file_name, value) of those found in ``dirs``, read in the executors.
+    An unreadable file gives an empty text, so it counts as bad metadata, as in the Python reader."""
+
+    def read(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            names, texts = [], []
+            for name in batch["file_name"]:
+                path = _first_found(dirs, name) if name.endswith(layout.INFO_SUFFIX) else None
+                if path is None:
+                    continue
+                try:
+                    with open(path, "rb") as handle:
+                        texts.append(handle.read().decode("utf-8", errors="replace"))
+                except OSError:
+                    texts.append("")
+                names.append(name)
+                if len(names) == _CHUNK:
+                    yield pd.DataFrame({"file_name": names, "value": texts})
+                    names, texts = [], []
+            if names:
+                yield pd.DataFrame({"file_name": names, "value": texts})
+
+    return read
+
+
+def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        for zip_path in batch["zip"]:
+            with zipfile.ZipFile(zip_path) as archive:
+                names = [n for n in archive.namelist() if n.endswith(layout.INFO_SUFFIX)]
+                for start in range(0, len(names), _CHUNK):
+                    chunk = names[start : start + _CHUNK]
+                    yield pd.DataFrame(
+                        {
+                            "file_name": [n.rsplit("/", 1)[-1] for n in chunk],
+                            "value": [archive.read(n).decode("utf-8", errors="replace") for n in chunk],
+                        }
+                    )
+
+
+def _info_texts(spark: SparkSession, folders: DatasetFolders, names: DataFrame) -> DataFrame:
+    """(file_name, value) of the info files the mapping ``names``: unpacked ones opened by name in
+    the executors (the driver lists nothing), zipped parts member by member, one task per archive.
+    A file found twice keeps its first copy: unpacked folders in walk order, then the archives."""
     frames = []
-    for info_dir in folders.info_dirs:
-        texts = spark.read.option("wholetext", True).option("pathGlobFilter", f"*{layout.INFO_SUFFIX}")
-        frames.append(
-            texts.text(str(info_dir)).select(F.col("_metadata.file_name").alias("file_name"), "value")
-        )
+    if folders.info_dirs:
+        dirs = tuple(str(d) for d in folders.info_dirs)
+        tasks = _READ_TASKS_PER_CORE * spark.sparkContext.defaultParallelism
+        wanted = names.select("file_name").distinct().repartition(tasks)
+        frames.append(wanted.mapInPandas(_unpacked_info(dirs), _MEMBERS).withColumn("place", F.lit(0)))
     if folders.info_zips:
         paths = spark.createDataFrame([(str(p),) for p in folders.info_zips], "zip string")
-        frames.append(paths.repartition(len(folders.info_zips)).mapInPandas(_zip_members, _MEMBERS))
+        members = paths.repartition(len(folders.info_zips)).mapInPandas(_zip_members, _MEMBERS)
+        frames.append(members.withColumn("place", F.lit(1)))
     if not frames:
         return spark.createDataFrame([], _MEMBERS)
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
-    first = Window.partitionBy("file_name").orderBy(F.lit(0))
-    return union.withColumn("k", F.row_number().over(first)).where("k = 1").drop("k")
+    first = Window.partitionBy("file_name").orderBy("place")
+    return union.withColumn("k", F.row_number().over(first)).where("k = 1").drop("k", "place")
 
 
 def _parsed(info: DataFrame) -> DataFrame:
@@ -306,7 +367,7 @@ def read_dataset_spark(spark: SparkSession, root: str | Path) -> SparkDataset:
     mapping = _mapping(spark, folders.mapping).withColumn(
         "file_name", F.concat_ws("-", "influencer", "json_name")
     )
-    parsed = _parsed(_info_texts(spark, folders))
+    parsed = _parsed(_info_texts(spark, folders, mapping))
     joined = mapping.join(parsed, "file_name", "left")
     mapped = joined.select(
         "influencer",
@@ -317,14 +378,13 @@ def read_dataset_spark(spark: SparkSession, root: str | Path) -> SparkDataset:
         F.col("ts").isNotNull().alias("readable"),
         *[c for c in parsed.columns if c not in ("file_name", "has_info")],
     )
-    images = _existing_images(spark, folders)
     slots = (
         mapped.where("readable")
         .select("influencer", "json_name", F.posexplode("images").alias("pos", "image"))
-        .withColumn("member", F.concat_ws("-", "influencer", "image"))
+        .withColumn("path", _image_finder(folders)(F.concat_ws("-", "influencer", "image")))
     )
     kept = (
-        slots.join(images, "member")
+        slots.where(F.col("path").isNotNull())
         .groupBy("influencer", "json_name")
         .agg(F.array_sort(F.collect_list(F.struct("pos", "path"))).alias("found"))
     )
@@ -341,20 +401,12 @@ def read_dataset_spark(spark: SparkSession, root: str | Path) -> SparkDataset:
     return SparkDataset(posts=posts, mapped=mapped)
 
 
-def _existing_images(spark: SparkSession, folders: DatasetFolders) -> DataFrame:
-    """member name -> local path of every image file (listed by Spark; contents are not read)."""
-    frames = [
-        spark.read.format("binaryFile")
-        .load(str(d))
-        .select(
-            F.col("_metadata.file_name").alias("member"),
-            F.concat(F.lit(str(d) + "/"), F.col("_metadata.file_name")).alias("path"),
-        )
-        for d in folders.image_dirs
-    ]
-    if not frames:
-        return spark.createDataFrame([], "member string, path string")
-    union = frames[0]
-    for frame in frames[1:]:
-        union = union.unionByName(frame)
-    return union.dropDuplicates(["member"])
+def _image_finder(folders: DatasetFolders) -> Callable[[Column], Column]:
+    """member name -> path of that image in the first image folder holding it, else null: each
+    executor checks its posts' images by name, so the driver never lists the image folders."""
+    dirs = tuple(str(d) for d in folders.image_dirs)
+
+    def find(members: pd.Series) -> pd.Series:
+        return pd.Series([_first_found(dirs, m) for m in members], dtype=object)
+
+    return F.pandas_udf(find, T.StringType())  # type: ignore[call-overload]
