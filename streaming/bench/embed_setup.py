@@ -54,7 +54,7 @@ def load_world(world: Path, limit: int) -> WorldSample:
     from PIL import Image
 
     from training.dataset.reader import open_dataset
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
 
     posts: list[PostInput] = []
     with open_dataset(world) as ds:

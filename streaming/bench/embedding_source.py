@@ -56,7 +56,7 @@ def model_reference(
 ) -> Reference:
     """Pool real influencers' latest ``max_posts`` posts through a trained model (slow, faithful)."""
     from training.dataset.reader import open_dataset
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
     from training.model_dir import load_model
 

@@ -69,7 +69,7 @@ def encoder_posts_per_s(model_dir: Path, device: str, batch_size: int, events: l
     from streaming.job.embed import load_image
     from streaming.validate import resolve_image_uri
     from training.encoders.gpu_pipeline import EmbedPipeline, PipelineConfig
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
     from training.model_dir import load_model
 

@@ -146,7 +146,7 @@ class PostEmbedder:
         """Columns of n rows -> EMBED_SCHEMA columns: h (n, H), score (n,), post_probs (n, C), text
         (n, T), sponsor_prob (n,), reasons."""
         from streaming.text_space import text_block
-        from training.encoders.text import post_text
+        from training.encoders.post_text import post_text
         from training.interface import PostInput
 
         n = len(live)

@@ -30,8 +30,9 @@ from tqdm.auto import tqdm
 from training.dataset.reader import InstagramDataset
 from training.encoders.image import ImageEncoder
 from training.encoders.pixels import TablePixels
+from training.encoders.post_text import POST_TEXT_RECIPE, post_text
 from training.encoders.preprocess import decode_image
-from training.encoders.text import POST_TEXT_RECIPE, TextEncoder, post_text
+from training.encoders.text import TextEncoder
 from training.errors import ImageDecodeError
 
 log = logging.getLogger(__name__)

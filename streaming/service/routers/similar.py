@@ -115,7 +115,7 @@ def build_router(settings: ScoutSettings) -> APIRouter:
     ) -> PostsResult | RosterResult | Response:
         """Posts: pool them with the model's attention, classify them, and find the k nearest
         influencers. Roster: the k influencers nearest to the roster as a whole, members excluded."""
-        from training.encoders.text import post_text
+        from training.encoders.post_text import post_text
         from training.interface import PostInput
 
         store = services.store

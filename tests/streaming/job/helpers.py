@@ -153,7 +153,7 @@ def batch_pooled(
 
     from streaming.state.online_softmax import recompute
     from streaming.text_space import text_block, text_dim
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
 
     inputs = [PostInput(post_text(p["caption"], p["hashtags"], p["usertags"]), image_bytes(p)) for p in posts]
@@ -171,7 +171,7 @@ def batch_sponsorship(model: Any, posts: list[dict[str, Any]], threshold: float)
 
     from streaming.state.sponsorship import post_brands
     from streaming.validate import ValidationLimits, validate_event
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
 
     valid = [validate_event(json.dumps(p).encode(), ValidationLimits()) for p in posts]

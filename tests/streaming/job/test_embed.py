@@ -28,7 +28,7 @@ def test_load_image_reads_inline_or_file_within_the_limit(tmp_path) -> None:
 
 
 def test_embedder_matches_the_model_and_names_bad_images(random_model, tiny_world) -> None:
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
     from training.model_dir import load_model
 

@@ -1,6 +1,8 @@
 """Kill drill: `scout stream` runs as its own process while posts are replayed, is SIGKILLed at a
-random point, and restarts from its checkpoint. The final profiles equal the uninterrupted run's and
-every influencer's post count equals its number of posts: nothing lost, nothing counted twice."""
+random point of each fifth of the replay (five kills), and restarts from its checkpoint each time.
+The final profiles equal the uninterrupted run's and every influencer's post count equals its number
+of posts: nothing lost, nothing counted twice. The first kill comes when a fifth of the posts have
+been sent: the single-kill case is that round."""
 
 from __future__ import annotations
 
@@ -24,57 +26,6 @@ def published(settings) -> int:
     from streaming.infra.kafka_admin import end_offsets
 
     return sum(end_offsets(settings.kafka.bootstrap_servers, settings.kafka.topics.profiles).values())
-
-
-def test_sigkill_during_replay_then_restart_equals_uninterrupted(
-    kafka_broker, tiny_world, random_model, streamed_run, tmp_path
-) -> None:
-    rng, settings, config = _drill("kill drill", kafka_broker, tmp_path, random_model, tiny_world, 12)
-    events = tiny_world.events
-
-    head, rest = events[:12], events[12:]
-    failures: list[BaseException] = []
-
-    def replay() -> None:  # paced: the kill lands while posts are still arriving
-        try:
-            for start in range(0, len(rest), 6):
-                helpers.produce(settings, rest[start : start + 6])
-                time.sleep(0.4)
-        except BaseException as exc:  # handed to the test thread
-            failures.append(exc)
-
-    sender = threading.Thread(target=replay, name="replay")
-    first = helpers.start_job(config, tmp_path / "first.log")
-    try:
-        helpers.produce(settings, head)
-        deadline = time.monotonic() + 420
-        while published(settings) == 0:  # the job is up and has committed a batch
-            assert first.poll() is None, f"the job exited early:\n{helpers.tail(tmp_path / 'first.log')}"
-            assert time.monotonic() < deadline, (
-                f"no profile within 420s:\n{helpers.tail(tmp_path / 'first.log')}"
-            )
-            time.sleep(0.5)
-        sender.start()
-        time.sleep(rng.uniform(0.0, 0.4 * len(rest) / 6))
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
-        if sender.is_alive():
-            sender.join()
-    assert not failures, failures
-    done_at_kill = sum(
-        p["post_count"]
-        for p in helpers.latest_by_influencer(
-            helpers.read_json(settings, settings.kafka.topics.profiles)
-        ).values()
-    )
-    log.info("killed with %d of %d posts counted in published profiles", done_at_kill, len(events))
-    assert done_at_kill < len(events), (
-        "the kill came after everything was processed; the drill proved nothing"
-    )
-
-    _restart_until_idle(config, tmp_path / "second.log")
-    _assert_equal_to_uninterrupted(settings, streamed_run, tiny_world)
 
 
 def _drill(name: str, broker, tmp_path, model, world, posts_per_batch: int):

@@ -33,7 +33,7 @@ def request_posts(name: str) -> list[dict[str, Any]]:
 
 def profile_of(model: Any, name: str) -> dict[str, Any]:
     """The profile event the job would write after seeing all of ``name``'s posts."""
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
 
     inputs = [

@@ -88,7 +88,7 @@ def build_world_profiles(root: Path, encoders: Any, checkpoint: Path) -> WorldPr
     from streaming.state.store import StateStore
     from streaming.text_space import text_block, text_dim
     from training.dataset.reader import open_dataset
-    from training.encoders.text import post_text
+    from training.encoders.post_text import post_text
     from training.interface import PostInput
     from training.synth.knobs import WorldKnobs
     from training.synth.writer import generate_world

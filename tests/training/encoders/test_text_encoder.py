@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.encoders.text import TextEncoder, TextEncoderConfig, post_text, resolve_text_model_path
+from training.encoders.text import TextEncoder, TextEncoderConfig, resolve_text_model_path
 from training.errors import ModelNotFoundError
 
 
@@ -49,19 +49,3 @@ def test_missing_folder_names_the_path_and_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="bert-base-uncased") as info:
         resolve_text_model_path(str(missing))
     assert "nothing is downloaded" in str(info.value)
-
-
-def test_post_text_joins_caption_and_the_tags_it_lacks() -> None:
-    assert post_text("Nice #food day", ["food", "yum"], ["bob"]) == "Nice #food day #yum @bob"
-    assert post_text("  ", ["#travel"], []) == "#travel"
-    assert post_text("just me") == "just me"
-
-
-def test_post_text_masks_the_disclosure_markers() -> None:
-    """Hashtags and phrases that disclose a paid post leave no trace in the encoder's text, from
-    the caption or from the tags; words that merely contain a marker stay."""
-    assert post_text("Paid partnership\nLoving @glossier #AD #makeup", ["ad", "makeup"]) == (
-        "Loving @glossier #makeup"
-    )
-    assert post_text("Neue Farben, bezahlte Partnerschaft", ["werbung"], ["zara"]) == "Neue Farben, @zara"
-    assert post_text("#adventure time, no ads here", ["adventure"]) == "#adventure time, no ads here"

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from training.dataset.reader import open_dataset
-from training.encoders.text import post_text
+from training.encoders.post_text import post_text
 from training.errors import FeatureStoreError
 from training.interface import PostInput
 from training.model_dir import load_model
