@@ -85,7 +85,13 @@ _INFO = T.StructType(
         T.StructField("node", _NODE),
     ]
 )
-_MEMBERS = T.StructType([T.StructField("file_name", T.StringType()), T.StructField("value", T.StringType())])
+_MEMBERS = T.StructType(
+    [
+        T.StructField("file_name", T.StringType()),
+        T.StructField("value", T.StringType()),
+        T.StructField("place", T.IntegerType()),  # where it was found, in the Python reader's scan order
+    ]
+)
 _STRINGS = T.ArrayType(T.StringType())
 _SPONSORSHIP = T.StructType([T.StructField("mentions", _STRINGS), T.StructField("disclosures", _STRINGS)])
 
@@ -111,6 +117,12 @@ class DatasetFolders:
     info_dirs: tuple[Path, ...]
     info_zips: tuple[Path, ...]
     image_dirs: tuple[Path, ...]
+    # info/ and image/ folders and archives in the Python reader's scan order (a folder's files
+    # before its subfolders, both sorted): a file found twice keeps the copy of the first place
+    scan_order: tuple[Path, ...]
+
+    def place(self, path: Path) -> int:
+        return self.scan_order.index(path)
 
 
 def locate(root: str | Path) -> DatasetFolders:
@@ -119,11 +131,12 @@ def locate(root: str | Path) -> DatasetFolders:
     if not root.is_dir():
         raise DatasetError(f"{root} is not a dataset folder (the Spark reader needs one; unzip the copy)")
     meta: dict[str, Path] = {}
-    info_dirs, image_dirs, zips = [], [], []
+    info_dirs, image_dirs, zips, order = [], [], [], []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         if here.name in (layout.INFO_DIR, layout.IMAGE_DIR):
             (info_dirs if here.name == layout.INFO_DIR else image_dirs).append(here)
+            order.append(here)
             dirnames.clear()
             continue
         for name in sorted(filenames):
@@ -131,6 +144,7 @@ def locate(root: str | Path) -> DatasetFolders:
                 meta.setdefault(name, here / name)
             elif name.lower().endswith(".zip"):
                 zips.append(here / name)
+                order.append(here / name)
         dirnames.sort()
         if len(here.relative_to(root).parts) >= _MAX_DEPTH:
             dirnames.clear()
@@ -143,6 +157,7 @@ def locate(root: str | Path) -> DatasetFolders:
         tuple(info_dirs),
         tuple(zips),
         tuple(image_dirs),
+        tuple(order),
     )
 
 
@@ -213,47 +228,51 @@ def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                     )
 
 
-def _first_found(dirs: tuple[str, ...], name: str) -> str | None:
-    """The path of the file ``name`` in the first of ``dirs`` holding it (None if none does, or if
-    ``name`` is not a plain base name: the mapping names files, it does not point at paths)."""
+def _first_found(dirs: tuple[str, ...], name: str) -> tuple[int, str] | None:
+    """(index, path) of the file ``name`` in the first of ``dirs`` holding it; None if none does,
+    or if ``name`` is not a plain base name (the mapping names files, it does not point at paths)."""
     if not name or name in (".", "..") or "/" in name or os.sep in name:
         return None
-    for folder in dirs:
+    for index, folder in enumerate(dirs):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
-            return path
+            return index, path
     return None
 
 
-def _unpacked_info(dirs: tuple[str, ...]) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """file_name batches -> (file_name, value) of those found in ``dirs``, read in the executors.
-    An unreadable file gives an empty text, so it counts as bad metadata, as in the Python reader."""
+def _unpacked_info(
+    dirs: tuple[str, ...], places: tuple[int, ...]
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """file_name batches -> (file_name, value, place) of those found in ``dirs`` (whose places are
+    ``places``), read in the executors. An unreadable file gives an empty text, so it counts as bad
+    metadata, as in the Python reader."""
 
     def read(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            names, texts = [], []
+            rows: dict[str, list] = {"file_name": [], "value": [], "place": []}
             for name in batch["file_name"]:
-                path = _first_found(dirs, name) if name.endswith(layout.INFO_SUFFIX) else None
-                if path is None:
+                found = _first_found(dirs, name) if name.endswith(layout.INFO_SUFFIX) else None
+                if found is None:
                     continue
                 try:
-                    with open(path, "rb") as handle:
-                        texts.append(handle.read().decode("utf-8", errors="replace"))
+                    with open(found[1], "rb") as handle:
+                        text = handle.read().decode("utf-8", errors="replace")
                 except OSError:
-                    texts.append("")
-                names.append(name)
-                if len(names) == _CHUNK:
-                    yield pd.DataFrame({"file_name": names, "value": texts})
-                    names, texts = [], []
-            if names:
-                yield pd.DataFrame({"file_name": names, "value": texts})
+                    text = ""
+                for key, value in (("file_name", name), ("value", text), ("place", places[found[0]])):
+                    rows[key].append(value)
+                if len(rows["file_name"]) == _CHUNK:
+                    yield pd.DataFrame(rows)
+                    rows = {key: [] for key in rows}
+            if rows["file_name"]:
+                yield pd.DataFrame(rows)
 
     return read
 
 
 def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     for batch in batches:
-        for zip_path in batch["zip"]:
+        for zip_path, place in zip(batch["zip"], batch["place"], strict=True):
             with zipfile.ZipFile(zip_path) as archive:
                 names = [n for n in archive.namelist() if n.endswith(layout.INFO_SUFFIX)]
                 for start in range(0, len(names), _CHUNK):
@@ -262,6 +281,7 @@ def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                         {
                             "file_name": [n.rsplit("/", 1)[-1] for n in chunk],
                             "value": [archive.read(n).decode("utf-8", errors="replace") for n in chunk],
+                            "place": [int(place)] * len(chunk),
                         }
                     )
 
@@ -269,19 +289,20 @@ def _zip_members(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 def _info_texts(spark: SparkSession, folders: DatasetFolders, names: DataFrame) -> DataFrame:
     """(file_name, value) of the info files the mapping ``names``: unpacked ones opened by name in
     the executors (the driver lists nothing), zipped parts member by member, one task per archive.
-    A file found twice keeps its first copy: unpacked folders in walk order, then the archives."""
+    A file found twice keeps the copy of the first place in ``folders.scan_order``."""
     frames = []
     if folders.info_dirs:
         dirs = tuple(str(d) for d in folders.info_dirs)
+        places = tuple(folders.place(d) for d in folders.info_dirs)
         tasks = _READ_TASKS_PER_CORE * spark.sparkContext.defaultParallelism
         wanted = names.select("file_name").distinct().repartition(tasks)
-        frames.append(wanted.mapInPandas(_unpacked_info(dirs), _MEMBERS).withColumn("place", F.lit(0)))
+        frames.append(wanted.mapInPandas(_unpacked_info(dirs, places), _MEMBERS))
     if folders.info_zips:
-        paths = spark.createDataFrame([(str(p),) for p in folders.info_zips], "zip string")
-        members = paths.repartition(len(folders.info_zips)).mapInPandas(_zip_members, _MEMBERS)
-        frames.append(members.withColumn("place", F.lit(1)))
+        zips = [(str(p), folders.place(p)) for p in folders.info_zips]
+        paths = spark.createDataFrame(zips, "zip string, place int")
+        frames.append(paths.repartition(len(zips)).mapInPandas(_zip_members, _MEMBERS))
     if not frames:
-        return spark.createDataFrame([], _MEMBERS)
+        return spark.createDataFrame([], _MEMBERS).drop("place")
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
@@ -407,6 +428,7 @@ def _image_finder(folders: DatasetFolders) -> Callable[[Column], Column]:
     dirs = tuple(str(d) for d in folders.image_dirs)
 
     def find(members: pd.Series) -> pd.Series:
-        return pd.Series([_first_found(dirs, m) for m in members], dtype=object)
+        found = (_first_found(dirs, m) for m in members)
+        return pd.Series([None if f is None else f[1] for f in found], dtype=object)
 
     return F.pandas_udf(find, T.StringType())  # type: ignore[call-overload]

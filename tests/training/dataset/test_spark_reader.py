@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from datetime import UTC
 from pathlib import Path
 
@@ -80,3 +82,16 @@ def test_synthetic_world_same_rows(spark, tmp_path: Path) -> None:
     rows, counts = _spark_rows(spark, world.out)
     assert rows == _python_rows(world.out)
     assert counts["posts"] == len(rows) == 9 * 15 - len(world.meta.defects["missing_metadata"])
+
+
+def test_a_file_found_twice_keeps_the_copy_the_python_reader_keeps(spark, defect_copy) -> None:
+    """alice-101.info unpacked in info/ and, with another caption, in an archive beside it: the
+    archive comes first in the scan (a folder's files before its subfolders), in both readers."""
+    other = json.loads((defect_copy.root / "info" / "alice-101.info").read_text())
+    other["edge_media_to_caption"]["edges"][0]["node"]["text"] = "the archived copy"
+    with zipfile.ZipFile(defect_copy.root / "info_part0.zip", "w") as archive:
+        archive.writestr("alice-101.info", json.dumps(other))
+    rows, _ = _spark_rows(spark, defect_copy.root)
+    assert rows == _python_rows(defect_copy.root)
+    captions = {r[FIELDS.index("post_id")]: r[FIELDS.index("caption")] for r in rows}
+    assert captions["101"] == "the archived copy"
