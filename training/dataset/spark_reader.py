@@ -399,11 +399,11 @@ def read_dataset_spark(spark: SparkSession, root: str | Path) -> SparkDataset:
         F.col("ts").isNotNull().alias("readable"),
         *[c for c in parsed.columns if c not in ("file_name", "has_info")],
     )
-    slots = (
-        mapped.where("readable")
-        .select("influencer", "json_name", F.posexplode("images").alias("pos", "image"))
-        .withColumn("path", _image_finder(folders)(F.concat_ws("-", "influencer", "image")))
-    )
+    # The images' slots come from the mapping: a second branch over `mapped` would read every
+    # info file again. Those of posts without readable metadata drop out in the join below.
+    slots = mapping.select(
+        "influencer", "json_name", F.posexplode("images").alias("pos", "image")
+    ).withColumn("path", _image_finder(folders)(F.concat_ws("-", "influencer", "image")))
     kept = (
         slots.where(F.col("path").isNotNull())
         .groupBy("influencer", "json_name")
@@ -431,4 +431,6 @@ def _image_finder(folders: DatasetFolders) -> Callable[[Column], Column]:
         found = (_first_found(dirs, m) for m in members)
         return pd.Series([None if f is None else f[1] for f in found], dtype=object)
 
-    return F.pandas_udf(find, T.StringType())  # type: ignore[call-overload]
+    # nondeterministic only so that the optimizer does not copy it into the null filter after it
+    # (which checked every image twice)
+    return F.pandas_udf(find, T.StringType()).asNondeterministic()  # type: ignore[call-overload]
