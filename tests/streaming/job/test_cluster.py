@@ -1,5 +1,7 @@
 """The same job on a Spark standalone cluster (a master and two workers on loopback,
-tests.spark_cluster), selected by configuration only: spark.master = spark://..."""
+tests.spark_cluster), selected by configuration only: spark.master = spark://... in the settings
+file, submitted the documented way (deploy/cluster/submit.sh). `scout stream` builds its session
+from the same settings (streaming.infra.spark.spark_conf) whichever JVM runs the driver."""
 
 from __future__ import annotations
 
@@ -49,25 +51,6 @@ def _assert_like_uninterrupted(cluster, app_name: str, settings, streamed_run, w
         np.testing.assert_allclose(
             profile["embedding"], reference[influencer]["embedding"], rtol=0, atol=1e-6
         )
-
-
-def test_the_job_runs_on_a_standalone_cluster(
-    standalone_cluster, kafka_broker, tiny_world, random_model, streamed_run, tmp_path
-) -> None:
-    settings, config = _cluster_settings(
-        standalone_cluster, "influencer-scout-cluster-test", kafka_broker, tmp_path, random_model, tiny_world
-    )
-    helpers.produce(settings, tiny_world.events)
-    job = helpers.start_job(config, tmp_path / "job.log", "--until-idle", "5")
-    try:
-        assert job.wait(timeout=600) == 0, helpers.tail(tmp_path / "job.log")
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-
-    _assert_like_uninterrupted(
-        standalone_cluster, "influencer-scout-cluster-test", settings, streamed_run, tiny_world
-    )
 
 
 def test_submit_sh_runs_the_job_on_a_standalone_cluster(
