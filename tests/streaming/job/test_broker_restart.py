@@ -28,15 +28,14 @@ log = logging.getLogger(__name__)
 MAX_STARTS = 6  # the supervisor gives up after this many starts of `scout stream`
 RESTART_DELAY_S = 3.0  # the supervisor's pause before a restart
 # The broker stays down until the job exits, at most this long. Losing the broker mid-batch, the
-# job exits 1 once the executors' Kafka consumer gives up on the batch ("Cannot fetch record for
-# offset N in 120000 milliseconds" at the default spark.network.timeout, or "Timeout of 60000ms
-# expired before the position for partition ... could be determined" at the consumer's default
-# default.api.timeout.ms): 160-200 s after the broker went away on two busy cores with the
-# defaults; the test shortens both (QUICK_TIMEOUTS).
+# job exits 1 once the executors' Kafka consumer gives up on the batch: 160-200 s after the broker
+# went away on two busy cores with the defaults of QUICK_TIMEOUTS' two settings.
 OUTAGE_S = 300.0
 # Spark's Kafka source gives up on a fetch after spark.network.timeout (kafkaConsumer.pollTimeoutMs
-# defaults to it; 120 s) and on a partition's position after the consumer's default.api.timeout.ms
-# (60 s), a client property passed to Spark's Kafka clients (streaming.infra.spark.kafka_options).
+# defaults to it; 120 s: "Cannot fetch record for offset N in 120000 milliseconds") and on a
+# partition's position after the consumer's default.api.timeout.ms (60 s: "Timeout of 60000ms
+# expired before the position for partition ... could be determined"), a client property passed to
+# Spark's Kafka clients (streaming.infra.spark.kafka_options). Both 30 s here.
 QUICK_TIMEOUTS = {
     "spark.extra_conf": {"spark.network.timeout": "30s", "spark.network.timeoutInterval": "20s"},
     "kafka.client_properties": {"default.api.timeout.ms": "30000"},  # not below request.timeout.ms
